@@ -1,0 +1,1 @@
+"""Readers that turn Jira descriptions and design documents into clean text."""
