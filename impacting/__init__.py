@@ -1,0 +1,1 @@
+"""impacting: project-impacting triage over Jira requests and their design documents."""

@@ -1,0 +1,1 @@
+"""The Dagster layer: wiring, configuration and reporting only; the logic lives in the stages."""

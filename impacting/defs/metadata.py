@@ -1,0 +1,58 @@
+"""How a table shows itself in the Dagster UI: row count, column schema and a small preview."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from impacting.warehouse.tables import Table
+
+
+def column_schema(declared: Table) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in declared.columns]
+    )
+
+
+def definition_metadata(declared: Table) -> dict[str, Any]:
+    """Shown on the asset before any run: which table it is and what its columns mean."""
+    return {
+        "table": declared.qualified,
+        "dagster/column_schema": column_schema(declared),
+        "dagster/table_name": declared.qualified,
+    }
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, declared: Table,
+                   preview: Sequence[str] = (), limit: int = 10) -> dict[str, Any]:
+    """Row count plus a Markdown preview of `preview` columns, read back from the table."""
+    count = con.execute(f"SELECT count(*) FROM {declared.qualified}").fetchone()[0]
+    out: dict[str, Any] = {"dagster/row_count": dg.MetadataValue.int(count)}
+    if preview and count:
+        columns = ", ".join(f'"{c}"' for c in preview)
+        frame = con.execute(f"SELECT {columns} FROM {declared.qualified} LIMIT {limit}").df()
+        out["preview"] = dg.MetadataValue.md(markdown_table(frame))
+    return out
+
+
+def markdown_table(frame: pd.DataFrame, width: int = 80) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+            value = ", ".join(str(v) for v in list(value))
+        text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+        text = " ".join(text.split()).replace("|", "\\|")
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def bullet_list(items: Sequence[str], limit: int = 20) -> str:
+    shown = [f"- {item}" for item in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"- … and {len(items) - limit} more")
+    return "\n".join(shown) or "none"

@@ -1,0 +1,41 @@
+"""Publish: atomically replace the analysts' DuckDB file with this run's tables."""
+
+from collections.abc import Sequence
+
+import dagster as dg
+import pandas as pd
+
+from impacting.defs.metadata import markdown_table
+from impacting.defs.resources import IssueSourceResource, WarehouseResource
+
+GROUP = "publish"
+PUBLISHED_KEY = dg.AssetKey("published_warehouse")
+
+
+def build_publish_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
+    """The publish step, downstream of every other asset so it runs last and only on success."""
+    deps = [key for definition in upstream for key in definition.keys]
+
+    @dg.asset(
+        key=PUBLISHED_KEY,
+        group_name=GROUP,
+        deps=deps,
+        kinds={"duckdb"},
+        description="The DuckDB file analysts query (`IMPACTING_WAREHOUSE`, default "
+        "`warehouse/impacting.duckdb`), replaced atomically at the end of a run: open readers "
+        "keep their view, new readers see the new data, a failed run leaves it untouched.",
+    )
+    def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                            issue_source: IssueSourceResource) -> dg.MaterializeResult:
+        source = issue_source.open()
+        result = warehouse.open().publish(context.run_id, f"{source.kind}: {source.location}")
+        context.log.info(f"published {result.path}")
+        counts = pd.DataFrame({"table": list(result.row_counts),
+                               "rows": list(result.row_counts.values())})
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(result.path)),
+            "size_bytes": result.size_bytes,
+            "tables": dg.MetadataValue.md(markdown_table(counts)),
+        })
+
+    return published_warehouse

@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from impacting.settings import SAMPLE_DIR, Secret, Settings, SettingsError
+
+
+def test_defaults_use_the_embedded_sample_and_nightly_at_two_utc():
+    settings = Settings.from_env({})
+    assert settings.source == "export"
+    assert settings.export_dir == SAMPLE_DIR
+    assert settings.warehouse_path.name == "impacting.duckdb"
+    assert settings.working_dir == settings.warehouse_path.with_name("impacting.work")
+    assert (settings.schedule_cron, settings.schedule_timezone) == ("0 2 * * *", "UTC")
+
+
+def test_warehouse_path_comes_from_the_environment(tmp_path):
+    settings = Settings.from_env({"IMPACTING_WAREHOUSE": str(tmp_path / "x" / "w.duckdb")})
+    assert settings.warehouse_path == tmp_path / "x" / "w.duckdb"
+    assert settings.working_dir == tmp_path / "x" / "w.work"
+
+
+def test_jira_url_switches_the_source_to_live_jira():
+    settings = Settings.from_env({"JIRA_URL": "https://acme.atlassian.net/"})
+    assert settings.source == "jira"
+    assert settings.jira_url == "https://acme.atlassian.net"
+
+
+@pytest.mark.parametrize("env, names", [
+    ({"IMPACTING_SOURCE": "ftp"}, "IMPACTING_SOURCE"),
+    ({"IMPACTING_SOURCE": "jira"}, "JIRA_URL"),
+    ({"IMPACTING_SCHEDULE_TIMEZONE": "Mars/Olympus"}, "IMPACTING_SCHEDULE_TIMEZONE"),
+    ({"IMPACTING_SCHEDULE_CRON": "nightly"}, "IMPACTING_SCHEDULE_CRON"),
+])
+def test_bad_settings_name_the_variable(env, names):
+    with pytest.raises(SettingsError, match=names):
+        Settings.from_env(env)
+
+
+def test_secrets_never_show_in_reprs():
+    settings = Settings.from_env({"JIRA_URL": "https://x.example", "JIRA_API_TOKEN": "tok-123",
+                                  "JIRA_PAT": "pat-456"})
+    shown = repr(settings) + str(settings) + repr(settings.jira_api_token) + f"{settings.jira_pat}"
+    assert "tok-123" not in shown and "pat-456" not in shown
+    assert settings.jira_api_token.reveal() == "tok-123"
+    assert Secret("a") == Secret("a") and not Secret("")
+
+
+def test_relative_paths_resolve_against_the_project_root():
+    settings = Settings.from_env({"IMPACTING_EXPORT_DIR": "data/sample"})
+    assert settings.export_dir.is_absolute()
+    assert settings.export_dir == Path(SAMPLE_DIR)
