@@ -70,6 +70,7 @@ class Settings:
     source: str  # "export" or "jira"
     export_dir: Path
     team_field: str
+    embedding_model: str
     schedule_cron: str
     schedule_timezone: str
     jira_url: str | None = None
@@ -127,6 +128,7 @@ class Settings:
             source=source,
             export_dir=path("IMPACTING_EXPORT_DIR", SAMPLE_DIR),
             team_field=env.get("IMPACTING_TEAM_FIELD", "").strip() or "components",
+            embedding_model=env.get("IMPACTING_EMBEDDING_MODEL", "").strip() or "all-MiniLM-L6-v2",
             schedule_cron=cron,
             schedule_timezone=timezone,
             jira_url=jira_url,

