@@ -1,0 +1,1 @@
+"""The warehouse: table declarations, the working database and publishing."""
