@@ -78,8 +78,7 @@ def _run(selection: str, publish: bool, verbose: bool = False) -> int:
         print(f"impacting: --select {selection!r} matches no asset", file=sys.stderr)
         return 2
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
-        dg.DagsterInstance.ephemeral()
+    instance = _instance(dg)
     job = defs.resolve_job_def("nightly")
     print(f"impacting: materialising {len(keys)} assets: "
           f"{', '.join(sorted(k.to_user_string() for k in keys))}")
@@ -100,6 +99,23 @@ def _run(selection: str, publish: bool, verbose: bool = False) -> int:
         print(f"impacting: done; working database {settings.working_dir / 'working.duckdb'} "
               "updated, nothing published")
     return 0
+
+
+def _instance(dg):
+    """The Dagster instance runs are recorded in, so they show in the UI.
+
+    DAGSTER_HOME when set; else the checkout's `.dagster/` (what `make ui` uses); else a
+    throw-away instance.
+    """
+    from impacting.settings import project_root
+
+    if not os.environ.get("DAGSTER_HOME"):
+        home = project_root() / ".dagster"
+        if (home / "dagster.yaml").is_file():
+            os.environ["DAGSTER_HOME"] = str(home)
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
 
 
 def _print_next_steps(path) -> None:

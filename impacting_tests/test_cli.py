@@ -7,7 +7,8 @@ def test_run_selection_then_publish(small_export, tmp_path, monkeypatch, capsys)
     warehouse = tmp_path / "w" / "impacting.duckdb"
     monkeypatch.setenv("IMPACTING_EXPORT_DIR", str(small_export))
     monkeypatch.setenv("IMPACTING_WAREHOUSE", str(warehouse))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    (tmp_path / "dagster").mkdir()
 
     assert main(["run", "--select", "group:ingest", "--no-publish"]) == 0
     assert not warehouse.exists()
@@ -15,6 +16,7 @@ def test_run_selection_then_publish(small_export, tmp_path, monkeypatch, capsys)
 
     assert main(["run", "--select", "projects"]) == 0
     out = capsys.readouterr().out
+    assert list((tmp_path / "dagster").rglob("runs.db")), "the run is recorded for the UI"
     assert f"Published: {warehouse}" in out and "SELECT" in out
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 6
