@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test ui webserver daemon clean sample
+.PHONY: install run test ui webserver daemon clean sample chromium
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -28,9 +28,20 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/impacting run
 
-test: install
-	$(BIN)/ruff check impacting impacting_tests data
+test: install chromium
+	$(BIN)/ruff check impacting impacting_tests data benchmarks scripts
 	$(BIN)/pytest
+
+# A test opens the delivery report in headless Chromium (Debian's package), installed here when
+# missing. Without root this only says what to run; the test then fails saying the same.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium) \
+			|| echo "could not install chromium; the report test will fail until it is installed"; \
+		else \
+			echo "chromium is missing: run 'sudo apt-get install -y --no-install-recommends chromium' (Debian/Ubuntu)"; \
+		fi; }
 
 # The Dagster UI on http://127.0.0.1:3000, with a daemon so the nightly schedule fires.
 ui: install

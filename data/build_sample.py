@@ -6,6 +6,13 @@ status, dates, issue links) and its design document as an attachment file in
 `attachments/<attachment id>/<name>.md`. The newest proposals become new, open requests with no
 teams yet (the ones to triage); the rest are past projects whose teams are known.
 
+Delivery reporting needs status histories, which the corpus does not have. Only the creation
+date and the lifecycle status (hence the current Jira status) are real; every status change in
+a changelog, every `resolutiondate` and `updated`, and the child delivery tasks in `delivery/`
+(stories under a few in-progress proposals) are SYNTHETIC: drawn from a generator seeded per
+issue key, consistent with each issue's current status, all before `SNAPSHOT`, and authored by
+"sample generator (synthetic)" so no one mistakes them for real history.
+
 Usage: python data/build_sample.py [--corpus ../shared/data/keps-dev.bench.jsonl] [--size 100]
 
 Deterministic: the same corpus gives byte-identical output.
@@ -15,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import shutil
 from collections import Counter
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +45,22 @@ STATUS = {
 }
 CATEGORY_NAMES = {"new": (2, "To Do"), "indeterminate": (4, "In Progress"), "done": (3, "Done")}
 
+# --- synthetic status histories (see the module docstring) --------------------------------------
+# The moment the sample "export" was taken: every synthetic event lies before it.
+SNAPSHOT = datetime(2023, 1, 13, 17, 0, tzinfo=UTC)
+SYNTHETIC_AUTHOR = {"name": "sample-generator", "displayName": "sample generator (synthetic)"}
+# Offsets the synthetic timestamps are written in, as people around the world would send them.
+OFFSETS = ("+0000", "+0100", "-0800", "+0530", "-0500", "+0900")
+# Proposals (KEP epics) move Open -> In Design -> In Progress -> Done.
+# Their child delivery tasks move To Do -> In Progress (-> Blocked) -> In Review -> Done.
+TASK_STATUS_CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Blocked": "indeterminate",
+                        "In Review": "indeterminate", "Done": "done"}
+TASK_PROJECT = {"id": "10001", "key": "DEL", "name": "Delivery tasks (synthetic)"}
+TASKS = ("API review", "Feature gate and defaults", "Alpha implementation", "Unit tests",
+         "End-to-end tests", "Metrics and events", "Documentation", "Upgrade and downgrade testing",
+         "Production readiness review", "Beta graduation", "Release note", "Scalability check")
+EPICS_WITH_TASKS = 6
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -52,7 +77,9 @@ def main() -> None:
     write_sample(chosen, corpus, args.out, args.open)
     words = sum(record["word_count"] for record in chosen)
     teams = Counter(t for record in chosen[: len(chosen) - args.open] for t in record["teams"])
-    print(f"wrote {len(chosen)} requests ({args.open} open), {words:,} words, to {args.out}")
+    tasks = len(list((args.out / "delivery").glob("*.json")))
+    print(f"wrote {len(chosen)} requests ({args.open} open), {words:,} words, and {tasks} synthetic "
+          f"delivery tasks, to {args.out}")
     print("past projects per team:", dict(sorted(teams.items(), key=lambda kv: -kv[1])))
 
 
@@ -108,19 +135,25 @@ def short_key(bench_key: str) -> str:
 
 def write_sample(chosen: list[dict], corpus: list[dict], out: Path, n_open: int) -> None:
     titles = {short_key(r["key"]): r["title"] for r in corpus}
-    for folder in ("issues", "attachments"):
+    for folder in ("issues", "attachments", "delivery"):
         shutil.rmtree(out / folder, ignore_errors=True)
         (out / folder).mkdir(parents=True)
     open_keys = {short_key(r["key"]) for r in chosen[len(chosen) - n_open:]}
+    epics = []
     for record in chosen:
         key = short_key(record["key"])
         issue, attachment_name, attachment_id = jira_issue(record, key in open_keys, titles)
-        (out / "issues" / f"{key}.json").write_text(
-            json.dumps(issue, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        epics.append(issue)
+        _write_issue(out / "issues" / f"{key}.json", issue)
         folder = out / "attachments" / attachment_id
         folder.mkdir()
         (folder / attachment_name).write_text(record["text"], encoding="utf-8")
+    for task in delivery_tasks(epics):
+        _write_issue(out / "delivery" / f"{task['key']}.json", task)
+
+
+def _write_issue(path: Path, issue: dict) -> None:
+    path.write_text(json.dumps(issue, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def jira_issue(record: dict, is_open: bool, titles: dict[str, str]) -> tuple[dict, str, str]:
@@ -144,6 +177,7 @@ def jira_issue(record: dict, is_open: bool, titles: dict[str, str]) -> tuple[dic
                      "outward": "relates to"},
             "outwardIssue": outward,
         })
+    changes = epic_history(key, _parse(created), name)
     fields = {
         "project": {"id": "10000", "key": "KEP", "name": "Kubernetes Enhancements"},
         "issuetype": {"id": "10000", "name": "Epic", "subtask": False},
@@ -158,8 +192,8 @@ def jira_issue(record: dict, is_open: bool, titles: dict[str, str]) -> tuple[dic
         "resolution": {"name": resolution} if resolution else None,
         "priority": {"name": "Medium"},
         "created": created,
-        "updated": created,
-        "resolutiondate": None,
+        "updated": _jira_time(changes[-1][0], key) if changes else created,
+        "resolutiondate": _jira_time(changes[-1][0], key) if category == "done" and changes else None,
         "issuelinks": links,
         "attachment": [{
             "id": attachment_id,
@@ -172,8 +206,151 @@ def jira_issue(record: dict, is_open: bool, titles: dict[str, str]) -> tuple[dic
         }],
     }
     issue = {"id": issue_id, "key": key, "self": f"{JIRA}/rest/api/2/issue/{issue_id}",
-             "fields": fields}
+             "fields": fields, "changelog": changelog(key, issue_id, changes)}
     return issue, attachment_name, attachment_id
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+
+
+def _jira_time(moment: datetime, seed: str) -> str:
+    """`moment` as Jira writes it, in an offset picked per issue (the UTC instant is unchanged)."""
+    offset = random.Random(f"offset:{seed}").choice(OFFSETS)
+    sign = -1 if offset[0] == "-" else 1
+    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:])))
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S.000%z")
+
+
+def _after(start: datetime, days: float) -> datetime:
+    return (start + timedelta(days=days)).replace(second=0, microsecond=0)
+
+
+def epic_history(key: str, created: datetime, status: str) -> list[tuple[datetime, str, str]]:
+    """SYNTHETIC status changes leading a proposal from Open to its real current status.
+
+    Durations are drawn per key (triage days, design months, implementation months, and a
+    reopening now and then); a history that would run past SNAPSHOT is compressed to fit.
+    """
+    if status == "Open":
+        return []
+    rng = random.Random(f"impacting-sample-history:{key}")
+    steps = [("Open", "In Design", rng.uniform(2, 21))]
+    if status in ("In Progress", "Done"):
+        steps.append(("In Design", "In Progress", rng.uniform(20, 120)))
+    if status == "Done":
+        steps.append(("In Progress", "Done", rng.uniform(60, 300)))
+        if rng.random() < 0.15:  # a follow-up found after release reopens it
+            steps += [("Done", "In Progress", rng.uniform(5, 30)),
+                      ("In Progress", "Done", rng.uniform(10, 60))]
+    if status == "Closed":
+        steps.append(("In Design", "Closed", rng.uniform(30, 200)))
+    room = (SNAPSHOT - created) / timedelta(days=1) * 0.9
+    scale = min(1.0, room / sum(days for *_, days in steps))
+    moment, out = created, []
+    for before, after, days in steps:
+        moment = _after(moment, days * scale)
+        out.append((moment, before, after))
+    return out
+
+
+def changelog(key: str, issue_id: str, changes: list[tuple[datetime, str, str]]) -> dict:
+    histories = [{
+        "id": f"{issue_id}{number:02d}",
+        "author": SYNTHETIC_AUTHOR,
+        "created": _jira_time(moment, key),
+        "items": [{"field": "status", "fieldtype": "jira", "from": None, "fromString": before,
+                   "to": None, "toString": after}],
+    } for number, (moment, before, after) in enumerate(changes)]
+    return {"startAt": 0, "maxResults": len(histories), "total": len(histories),
+            "histories": histories}
+
+
+def task_work(rng: random.Random) -> list[tuple[float, str, str]]:
+    """A task's route once started: (days after the previous step, from, to)."""
+    steps = []
+    if rng.random() < 0.15:
+        steps += [(rng.uniform(1, 4), "In Progress", "Blocked"),
+                  (rng.uniform(2, 12), "Blocked", "In Progress")]
+    steps.append((rng.uniform(2, 9), "In Progress", "In Review"))
+    if rng.random() < 0.2:  # review sends it back
+        steps += [(rng.uniform(0.3, 3), "In Review", "In Progress"),
+                  (rng.uniform(0.5, 3), "In Progress", "In Review")]
+    steps.append((rng.uniform(0.3, 4), "In Review", "Done"))
+    if rng.random() < 0.1:  # reopened after it was done
+        steps += [(rng.uniform(1, 10), "Done", "In Progress"),
+                  (rng.uniform(0.5, 3), "In Progress", "In Review"),
+                  (rng.uniform(0.3, 2), "In Review", "Done")]
+    return steps
+
+
+def delivery_tasks(epics: list[dict]) -> list[dict]:
+    """SYNTHETIC child stories under the newest in-progress proposals, replayed up to SNAPSHOT.
+
+    Per epic, a team of two works through 8-14 tasks in the order they were created, one task
+    per person at a time; the work began some weeks before SNAPSHOT (after the epic started),
+    so at SNAPSHOT part of it is done, part in progress and the rest waiting.
+    """
+    in_progress = [e for e in epics if e["fields"]["status"]["name"] == "In Progress"]
+    in_progress.sort(key=lambda e: (e["fields"]["created"], e["key"]), reverse=True)
+    tasks = []
+    for epic in sorted(in_progress[:EPICS_WITH_TASKS], key=lambda e: e["key"]):
+        epic_started = _parse(epic["changelog"]["histories"][-1]["created"])
+        rng = random.Random(f"impacting-sample-tasks:{epic['key']}")
+        count = rng.randint(8, 14)
+        # A task takes a person about eight days and two people share the work, so beginning
+        # count * 5 days back leaves roughly half to two thirds of it done at SNAPSHOT.
+        begin = max(epic_started, SNAPSHOT - timedelta(days=rng.uniform(0.5, 0.9) * count * 5))
+        span = (SNAPSHOT - timedelta(days=5) - begin) / timedelta(days=1)
+        created_times = sorted([begin] * 3 + [_after(begin, rng.uniform(0, span)) for _ in range(count - 3)])
+        names = rng.sample(TASKS * 2, count)
+        free = [begin, begin]  # when each of the two people is next free
+        for created, name in zip(created_times, names, strict=True):
+            number = len(tasks) + 1
+            person = free.index(min(free))
+            moment = _after(max(created + timedelta(hours=rng.uniform(2, 72)), free[person]), 0)
+            route = [(0.0, "To Do", "In Progress"), *task_work(rng)]
+            changes = []
+            for days, before, after in route:
+                moment = _after(moment, days)
+                if moment > SNAPSHOT:
+                    break
+                changes.append((moment, before, after))
+            # The person is busy until the task is done (or the snapshot).
+            free[person] = moment if changes and changes[-1][2] == "Done" else SNAPSHOT + timedelta(days=1)
+            status = changes[-1][2] if changes else "To Do"
+            tasks.append(task_issue(f"DEL-{number}", str(300000 + number), epic, name, created,
+                                    status, changes))
+    return tasks
+
+
+def task_issue(key: str, issue_id: str, epic: dict, name: str, created: datetime, status: str,
+               changes: list[tuple[datetime, str, str]]) -> dict:
+    category = TASK_STATUS_CATEGORY[status]
+    category_id, category_name = CATEGORY_NAMES[category]
+    fields = {
+        "project": TASK_PROJECT,
+        "issuetype": {"id": "10001", "name": "Story", "subtask": False},
+        "summary": f"{name}: {epic['fields']['summary']}",
+        "description": "Synthetic delivery task generated for the embedded sample; it is not "
+                       "real Kubernetes work, and its dates and status history are invented.",
+        # The epic's teams: a task is not a request awaiting triage.
+        "components": epic["fields"]["components"],
+        "labels": ["synthetic", "delivery-task"],
+        "status": {"name": status,
+                   "statusCategory": {"id": category_id, "key": category, "name": category_name}},
+        "resolution": {"name": "Done"} if category == "done" else None,
+        "priority": {"name": "Medium"},
+        "created": _jira_time(created, key),
+        "updated": _jira_time(changes[-1][0] if changes else created, key),
+        "resolutiondate": _jira_time(changes[-1][0], key) if category == "done" else None,
+        "parent": {"id": epic["id"], "key": epic["key"],
+                   "fields": {"summary": epic["fields"]["summary"]}},
+        "issuelinks": [],
+        "attachment": [],
+    }
+    return {"id": issue_id, "key": key, "self": f"{JIRA}/rest/api/2/issue/{issue_id}",
+            "fields": fields, "changelog": changelog(key, issue_id, changes)}
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EXAMPLE_QUERIES = (
     ("Requests waiting for triage",
@@ -36,15 +37,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--no-publish", action="store_true",
                      help="leave the published file alone (only the working database changes)")
     run.add_argument("--verbose", action="store_true", help="show Dagster's debug events too")
+    run.add_argument("--full", action="store_true",
+                     help="live Jira: re-read every issue JIRA_JQL matches and remove the ones it "
+                     "no longer matches (reconciliation); without it a run fetches only what changed")
+
+    _add_summarise_parser(commands)
+    _add_eval_parser(commands)
 
     args = parser.parse_args(argv)
+    if args.command == "summarise":
+        return _summarise(args)
+    if args.command == "eval":
+        return _eval(args)
     if args.command == "run":
-        return _run(args.select, publish=not args.no_publish, verbose=args.verbose)
+        return _run(args.select, publish=not args.no_publish, verbose=args.verbose, full=args.full)
     parser.error(f"unknown command {args.command}")
     return 2
 
 
-def _run(selection: str, publish: bool, verbose: bool = False) -> int:
+def _run(selection: str, publish: bool, verbose: bool = False, full: bool = False) -> int:
     import warnings
 
     import dagster as dg
@@ -77,14 +88,21 @@ def _run(selection: str, publish: bool, verbose: bool = False) -> int:
     if not keys:
         print(f"impacting: --select {selection!r} matches no asset", file=sys.stderr)
         return 2
+    if full and dg.AssetKey("jira_issues") not in keys:
+        print(f"impacting: --full re-reads Jira in the jira_issues asset, which --select "
+              f"{selection!r} leaves out; add it, e.g. --select 'group:ingest'", file=sys.stderr)
+        return 2
 
     instance = _instance(dg)
     job = defs.resolve_job_def("nightly")
     print(f"impacting: materialising {len(keys)} assets: "
           f"{', '.join(sorted(k.to_user_string() for k in keys))}")
     log_level = "DEBUG" if verbose else "INFO"
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if full:
+        run_config["ops"] = {"jira_issues": {"config": {"full_refresh": True}}}
     result = job.execute_in_process(
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config=run_config,
         instance=instance, asset_selection=sorted(keys), raise_on_error=False,
         tags={"impacting/trigger": "cli"},
     )
@@ -114,8 +132,146 @@ def _instance(dg):
         if (home / "dagster.yaml").is_file():
             os.environ["DAGSTER_HOME"] = str(home)
     if os.environ.get("DAGSTER_HOME"):
+        Path(os.environ["DAGSTER_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
+
+
+def _add_summarise_parser(commands) -> None:
+    summarise = commands.add_parser(
+        "summarise", help="summarise a document at any length, with its keywords",
+        description="Print a document's executive summary, a summary at the length you ask "
+        "for, and its keywords. Without --ratio or --words the standard summary uses "
+        "IMPACTING_SUMMARY_WORDS or IMPACTING_SUMMARY_RATIO.",
+    )
+    summarise.add_argument("source", help="a document file (.md, .txt, .html, .docx, .pdf), '-' "
+                           "for standard input, or a request key / document id in the warehouse")
+    degree = summarise.add_mutually_exclusive_group()
+    degree.add_argument("--ratio", type=float, help="length as a share of the document, e.g. 0.05")
+    degree.add_argument("--words", type=int, help="length in words, e.g. 300")
+    summarise.add_argument("--executive-words", type=int,
+                           help="executive summary length (default IMPACTING_EXECUTIVE_WORDS, 60)")
+    summarise.add_argument("--keywords", type=int, help="how many keywords (default 10)")
+    summarise.add_argument("--method", choices=["extractive", "abstractive"],
+                           help="default IMPACTING_SUMMARY_METHOD (extractive)")
+    summarise.add_argument("--cache", type=Path, help="a DuckDB file to keep embeddings in "
+                           "(default: the warehouse's cache when no run holds it)")
+    summarise.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _summarise(args) -> int:
+    import json
+
+    from impacting.language.encoder import ModelUnavailable, shared_encoder
+    from impacting.language.on_demand import (
+        DocumentNotFound,
+        find_documents,
+        open_workspace,
+        summarise_documents,
+    )
+    from impacting.language.stage import EXECUTIVE, STANDARD, language_config
+    from impacting.language.summarise import Degree, DegreeError
+    from impacting.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+        if args.ratio is not None or args.words is not None:
+            Degree(ratio=args.ratio, words=args.words)  # says what is wrong with a bad length
+        if args.ratio is not None:
+            ratio, words = args.ratio, None
+        elif args.words is not None:
+            ratio, words = settings.summary_ratio, args.words
+        else:
+            ratio, words = settings.summary_ratio, settings.summary_words
+        config = language_config(
+            summary_ratio=ratio, summary_words=words,
+            executive_words=args.executive_words or settings.executive_words,
+            summary_method=args.method or settings.summary_method,
+            abstractive_model=settings.abstractive_model,
+            keyword_count=args.keywords or settings.keyword_count,
+        )
+        if (args.method or settings.summary_method) == "abstractive" and config.abstractive is None:
+            raise SettingsError("--method abstractive needs IMPACTING_ABSTRACTIVE_MODEL: a local "
+                                "folder with a transformers seq2seq model and its tokenizer")
+        with open_workspace(settings.warehouse_path, shared_encoder(settings.embedding_model),
+                            args.cache) as workspace:
+            documents = find_documents(args.source, workspace, settings.warehouse_path)
+            results = summarise_documents(documents, workspace, config)
+            note = workspace.note
+    except (SettingsError, DegreeError, DocumentNotFound, ModelUnavailable) as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    print(f"impacting: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([{
+            "document": d.label, "prose_words": r.prose_words,
+            "executive_summary": r.summaries[EXECUTIVE].text,
+            "summary": r.summaries[STANDARD].text, "degree": r.summaries[STANDARD].degree,
+            "method": r.summaries[STANDARD].method,
+            "keywords": [{"phrase": k.phrase, "score": round(k.score, 4)} for k in r.keywords],
+        } for d, r in zip(documents, results, strict=True)], indent=2, ensure_ascii=False))
+        return 0
+    for document, result in zip(documents, results, strict=True):
+        standard, executive = result.summaries[STANDARD], result.summaries[EXECUTIVE]
+        print(f"# {document.label} ({result.prose_words} words of prose)\n")
+        print(f"## Executive summary ({executive.words} words)\n\n{executive.text}\n")
+        print(f"## Summary ({standard.degree}: {standard.words} words, {standard.method})\n\n"
+              f"{standard.text}\n")
+        print("## Keywords\n\n" + (", ".join(k.phrase for k in result.keywords) or "none") + "\n")
+    return 0
+
+
+def _add_eval_parser(commands) -> None:
+    evaluate = commands.add_parser(
+        "eval", help="measure summaries (and later stages) on a benchmark corpus",
+        description="Evaluate on *.bench.jsonl files: TRAIN supplies what is learnt or counted "
+        "(corpus statistics, models), TEST is scored. Writes nested JSON, e.g. "
+        "results['summary']['rouge1'] and results['speed']['language_words_per_second'].",
+    )
+    evaluate.add_argument("--train", type=Path, required=True, help="training *.bench.jsonl")
+    evaluate.add_argument("--test", type=Path, required=True, help="test *.bench.jsonl")
+    evaluate.add_argument("--out", type=Path, required=True, help="results JSON file to write; "
+                          "sections not run this time are kept from an existing file")
+    evaluate.add_argument("--section", action="append", dest="sections",
+                          help="run only this section (repeatable), e.g. summary or speed")
+    evaluate.add_argument("--cache", type=Path, help="a DuckDB file to keep embeddings in across "
+                          "evaluations (default: in memory, so the speed section is a cold run)")
+
+
+def _eval(args) -> int:
+    import json
+
+    import duckdb
+
+    from impacting.evaluation import SECTIONS, BenchmarkFileError, evaluate, write_results
+    from impacting.language.encoder import EmbeddingCache, ModelUnavailable, shared_encoder
+    from impacting.language.stage import language_config
+    from impacting.settings import Settings, SettingsError
+
+    unknown = sorted(set(args.sections or ()) - set(SECTIONS))
+    if unknown:
+        print(f"impacting: unknown --section {', '.join(unknown)}; choose from "
+              f"{', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    try:
+        settings = Settings.from_env()
+        config = language_config(settings.summary_ratio, settings.summary_words,
+                                 settings.executive_words, settings.summary_method,
+                                 settings.abstractive_model, settings.keyword_count)
+        if args.cache:
+            args.cache.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(args.cache) if args.cache else ":memory:") as con:
+            cache = EmbeddingCache(con, shared_encoder(settings.embedding_model))
+            results = evaluate(args.train, args.test, cache=cache, config=config,
+                               sections=args.sections, triage=settings.triage,
+                               log=lambda line: print(f"impacting: {line}", file=sys.stderr))
+    except (SettingsError, BenchmarkFileError, ModelUnavailable) as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    path = write_results(results, args.out)
+    print(json.dumps(results, indent=2))
+    print(f"impacting: results written to {path}", file=sys.stderr)
+    return 0
 
 
 def _print_next_steps(path) -> None:

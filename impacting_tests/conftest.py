@@ -43,6 +43,16 @@ def sample_keys(n: int, open_requests: int = 0) -> list[str]:
     return past[:n] + new[:open_requests]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _delivery_report_outside_the_checkout(tmp_path_factory):
+    """Whole-pipeline tests write the delivery report; keep it out of the checkout's `reports/`,
+    where it would replace the report of the developer's last `make run`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("impacting.settings.DEFAULT_DELIVERY_REPORT",
+                      tmp_path_factory.mktemp("reports") / "delivery.html")
+        yield
+
+
 @pytest.fixture
 def small_export(tmp_path) -> Path:
     return copy_sample(tmp_path / "export", sample_keys(4, open_requests=2))

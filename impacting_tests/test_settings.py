@@ -50,3 +50,32 @@ def test_relative_paths_resolve_against_the_project_root():
     settings = Settings.from_env({"IMPACTING_EXPORT_DIR": "data/sample"})
     assert settings.export_dir.is_absolute()
     assert settings.export_dir == Path(SAMPLE_DIR)
+
+
+def test_live_jira_tuning_and_document_policy_come_from_the_environment():
+    settings = Settings.from_env({
+        "JIRA_URL": "https://acme.atlassian.net", "JIRA_EXTRA_FIELDS": "customfield_10020, fixVersions",
+        "JIRA_OVERLAP_MINUTES": "10", "JIRA_RECONCILE_DAYS": "0", "JIRA_MAX_RETRIES": "2",
+        "IMPACTING_DOCUMENT_EXTENSIONS": ".MD, pdf", "IMPACTING_DOCUMENT_MAX_BYTES": "1000",
+    })
+    ingest = settings.ingest
+    assert ingest.jira_extra_fields == ("customfield_10020", "fixVersions")
+    assert (ingest.jira_overlap_minutes, ingest.jira_reconcile_days, ingest.jira_max_retries) == (10, 0, 2)
+    assert (ingest.document_extensions, ingest.document_max_bytes) == (("md", "pdf"), 1000)
+
+
+@pytest.mark.parametrize("env, names", [
+    ({"JIRA_URL": "jira.example.com"}, "JIRA_URL"),
+    ({"JIRA_TIMEOUT_SECONDS": "soon"}, "JIRA_TIMEOUT_SECONDS"),
+    ({"JIRA_OVERLAP_MINUTES": "0"}, "JIRA_OVERLAP_MINUTES"),
+    ({"IMPACTING_DOCUMENT_MAX_BYTES": "-1"}, "IMPACTING_DOCUMENT_MAX_BYTES"),
+])
+def test_bad_jira_settings_name_the_variable(env, names):
+    with pytest.raises(SettingsError, match=names):
+        Settings.from_env(env)
+
+
+def test_credentials_in_jira_url_are_refused_without_repeating_them():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"JIRA_URL": "https://bot:hunter2@acme.atlassian.net"})
+    assert "JIRA_API_TOKEN" in str(caught.value) and "hunter2" not in str(caught.value)

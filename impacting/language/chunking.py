@@ -9,6 +9,7 @@ their own kinds so later stages can skip them.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 
@@ -170,6 +171,8 @@ def clean_inline(text: str) -> str:
     text = _HTML_TAG.sub("", text)
     text = _INLINE_CODE.sub(lambda m: m.group(1), text)
     text = _EMPHASIS.sub(lambda m: m.group(2), text)
+    # Converters and Markdown authors leave entities such as `Pod&#39;s`; readers want `Pod's`.
+    text = html.unescape(text)
     return " ".join(text.split())
 
 

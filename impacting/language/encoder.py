@@ -10,6 +10,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -54,6 +55,10 @@ class Encoder:
         """Names the model in cache keys: the configured name (`all-MiniLM-L6-v2`) or path."""
         return "all-MiniLM-L6-v2" if self.model in BUNDLED_MODELS else self.model
 
+    def load(self):
+        """The loaded `SentenceTransformer` (for libraries such as KeyBERT that take the model)."""
+        return self._load()
+
     def _load(self):
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -90,6 +95,12 @@ class Encoder:
                                       normalize_embeddings=True, convert_to_numpy=True,
                                       show_progress_bar=False)
         return vectors.astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=4)
+def shared_encoder(model: str = DEFAULT_MODEL) -> Encoder:
+    """One `Encoder` per model for the whole process, so every stage shares the loaded model."""
+    return Encoder(model)
 
 
 @dataclass
@@ -137,6 +148,12 @@ class EmbeddingCache:
         if not texts:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32)
         return np.stack([np.asarray(found[h], dtype=np.float32) for h in hashes])
+
+    def size(self) -> int:
+        """How many vectors of this model the cache holds."""
+        [(count,)] = self.con.execute(f"SELECT count(*) FROM {CACHE_TABLE} WHERE model = ?",
+                                      [self.encoder.model_id]).fetchall()
+        return count
 
     def _lookup(self, hashes: list[str]) -> dict[str, np.ndarray]:
         if not hashes:

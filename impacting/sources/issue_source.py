@@ -7,11 +7,11 @@ works on that, so it never knows which source ran.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from impacting.sources.documents import DOCUMENT_FORMATS
 
@@ -30,6 +30,10 @@ class SourceError(RuntimeError):
 
 
 class IssueSource(Protocol):
+    """Where issues come from. A source may also offer `statuses() -> list[dict] | None`:
+    Jira's status list (`GET /rest/api/2/status`), stored in `raw.jira_statuses` for delivery
+    reporting's status categories (optional, so it is not part of the protocol's checks)."""
+
     kind: str          # "export" or "jira"
     location: str      # where it reads from, safe to log (never a credential)
     complete: bool     # True when every call yields every issue in scope (a snapshot)
@@ -41,6 +45,34 @@ class IssueSource(Protocol):
 
     def attachment_content(self, attachment: dict[str, Any]) -> bytes:
         """The bytes of one attachment entry; raises AttachmentUnavailable."""
+        ...
+
+
+@dataclass(frozen=True)
+class IssueStamp:
+    """An issue as a listing shows it: its key and when it last changed (UTC)."""
+
+    key: str
+    updated: datetime
+
+
+@runtime_checkable
+class IncrementalSource(IssueSource, Protocol):
+    """A source that can say cheaply what changed, so a sync fetches only that (live Jira).
+
+    `scope` names what a sync cursor belongs to (where, which query, which fields); it is safe
+    to store and never holds a credential.
+    """
+
+    scope: str
+
+    def listing(self, updated_since: datetime | None = None) -> Iterator[IssueStamp]:
+        """Every issue in scope updated at or after `updated_since` (all when None), without bodies."""
+        ...
+
+    def fetch(self, keys: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """Full payloads (complete changelog) of `keys`; keys that cannot be had are left out
+        and named in `problems`."""
         ...
 
 

@@ -26,6 +26,8 @@ from impacting.sources.issue_source import AttachmentUnavailable, SourceError
 from impacting.sources.jira_fields import PayloadError, issue_key, parse_jira_time
 
 ISSUE_FILE_SUFFIXES = (".json", ".jsonl", ".jsonl.gz")
+# Optional, at the top of the folder: Jira's status list as `GET /rest/api/2/status` returns it.
+STATUS_LIST_FILE = "statuses.json"
 
 
 class ExportSource:
@@ -75,11 +77,26 @@ class ExportSource:
             f"attachments/{attachment.get('id')}/ in the export folder",
         )
 
+    def statuses(self) -> list[dict[str, Any]] | None:
+        path = self.folder / STATUS_LIST_FILE
+        if not path.is_file():
+            return None
+        try:
+            found = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise SourceError(f"{STATUS_LIST_FILE} in {self.folder} is not readable JSON ({error}); "
+                              "save Jira's GET /rest/api/2/status answer there, or remove it") from None
+        if not isinstance(found, list):
+            raise SourceError(f"{STATUS_LIST_FILE} in {self.folder} must be a JSON list of statuses, "
+                              "as Jira's GET /rest/api/2/status returns")
+        return [status for status in found if isinstance(status, dict)]
+
     def _payloads(self) -> Iterator[dict[str, Any]]:
         files = sorted(
             path for path in self.folder.rglob("*")
             if path.is_file() and path.name.endswith(ISSUE_FILE_SUFFIXES)
             and "attachments" not in path.relative_to(self.folder).parts[:-1]
+            and path.relative_to(self.folder).as_posix() != STATUS_LIST_FILE
         )
         if not files:
             raise SourceError(

@@ -169,6 +169,27 @@ STATUS_CHANGES = Table(
     ),
 )
 
+SYNC_CURSORS = Table(
+    "sync_cursors",
+    "internal",
+    "How far each live source's incremental sync has got, per scope (Jira URL, JQL and fields). "
+    "A run lists the issues updated since `cursor_at` minus a small overlap and fetches only "
+    "those whose `updated` differs from what is stored.",
+    _cols(
+        ("scope", "VARCHAR", "What the cursor belongs to: the Jira URL, the JQL (without ORDER BY) "
+         "and the fields requested. A changed JIRA_JQL or field list is a new scope, read in full."),
+        ("cursor_at", "TIMESTAMPTZ", "Every issue in scope updated before this instant (UTC) is "
+         "stored as it is now; never moved past an issue that was not stored."),
+        ("full_started_at", "TIMESTAMPTZ", "Set while a full read (the first run of a scope, or "
+         "`impacting run --full`) is unfinished; the next run resumes it."),
+        ("last_full_at", "TIMESTAMPTZ", "When a listing of the whole scope last completed; issues "
+         "it no longer matched were removed then."),
+        ("issues_in_scope", "BIGINT", "Issues that listing matched."),
+        ("last_run_at", "TIMESTAMPTZ", "When a sync last wrote this row, UTC."),
+    ),
+    key=("scope",),
+)
+
 WAREHOUSE_INFO = Table(
     "warehouse_info",
     "main",
@@ -181,10 +202,402 @@ WAREHOUSE_INFO = Table(
     ),
 )
 
-INGEST_TABLES = (RAW_ISSUES, RAW_ATTACHMENTS, PROJECTS, DOCUMENTS, STATUS_CHANGES)
+# --- language ----------------------------------------------------------------------------------
+
+CHUNKS = Table(
+    "chunks",
+    "main",
+    "Every document split into ordered chunks: prose sentences with their section, and the "
+    "headings, code blocks, template comments, tables of contents and tables kept as their own "
+    "kinds. Summaries point into it; only prose chunks are embedded.",
+    _cols(
+        ("document_id", "VARCHAR", "The document (`documents.document_id`)."),
+        ("project_key", "VARCHAR", "The request it belongs to (`projects.key`)."),
+        ("chunk_index", "INTEGER", "Position in the document, from 0."),
+        ("kind", "VARCHAR", "`sentence`, `heading`, `code`, `comment` (template comments), `toc` "
+         "(table of contents) or `table`."),
+        ("section", "VARCHAR[]", "The heading path above the chunk, outermost first."),
+        ("text", "VARCHAR", "The chunk's text: for sentences and headings, Markdown links and "
+         "emphasis reduced to their words."),
+        ("words", "INTEGER", "Words in `text`."),
+        ("sha256", "VARCHAR", "SHA-256 of `text`: with the model, the embedding cache key."),
+        ("embedded", "BOOLEAN", "A prose sentence with a vector in the embedding cache (what "
+         "summaries, keywords, team relevance and similar-project search read)."),
+    ),
+    key=("document_id", "chunk_index"),
+)
+
+SUMMARIES = Table(
+    "summaries",
+    "main",
+    "Two summaries per readable document: `executive` (about IMPACTING_EXECUTIVE_WORDS words) "
+    "and `standard` (IMPACTING_SUMMARY_RATIO of the document, or IMPACTING_SUMMARY_WORDS "
+    "words). Extractive by default: whole sentences, covering the main sections, in document "
+    "order.",
+    _cols(
+        ("document_id", "VARCHAR", "The document (`documents.document_id`)."),
+        ("project_key", "VARCHAR", "The request it belongs to (`projects.key`)."),
+        ("kind", "VARCHAR", "`executive` or `standard`."),
+        ("text", "VARCHAR", "The summary."),
+        ("words", "INTEGER", "Words in `text`."),
+        ("document_words", "INTEGER", "Prose words in the document (what a ratio applies to)."),
+        ("degree", "VARCHAR", "The length asked for, e.g. `60 words` or `ratio 0.1`."),
+        ("method", "VARCHAR", "`extractive` (sentences of the document) or `abstractive` "
+         "(rewritten by IMPACTING_ABSTRACTIVE_MODEL from an extract)."),
+        ("chunk_indexes", "INTEGER[]", "The document sentences it was made from "
+         "(`chunks.chunk_index`), in document order."),
+    ),
+    key=("document_id", "kind"),
+)
+
+KEYWORDS = Table(
+    "keywords",
+    "main",
+    "The key phrases of each readable document, best first: close in meaning to the whole "
+    "document, diverse, and specific to it rather than common to most documents.",
+    _cols(
+        ("document_id", "VARCHAR", "The document (`documents.document_id`)."),
+        ("project_key", "VARCHAR", "The request it belongs to (`projects.key`)."),
+        ("rank", "INTEGER", "1 = the best keyword of the document."),
+        ("phrase", "VARCHAR", "The phrase, lower case (one or two words)."),
+        ("score", "DOUBLE", "What the rank follows: `relevance` × (1 − `corpus_share`)."),
+        ("relevance", "DOUBLE", "Cosine similarity of the phrase to the whole document (-1..1)."),
+        ("corpus_share", "DOUBLE", "Share of all documents that contain the phrase (0..1)."),
+        ("occurrences", "INTEGER", "Times the phrase occurs in the document."),
+    ),
+    key=("document_id", "rank"),
+)
+
+LANGUAGE_TABLES = (CHUNKS, SUMMARIES, KEYWORDS)
+
+# --- triage ------------------------------------------------------------------------------------
+
+TEAM_PREDICTIONS = Table(
+    "team_predictions",
+    "main",
+    "For every request awaiting triage (no teams yet) and every team the model knows: how likely "
+    "the team is impacted, and the decision: `notify`, `unsure` (a person decides) or "
+    "`not_notified`, with the reason. A person's feedback (`team_feedback`) overrides the model.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`projects.key`)."),
+        ("team", "VARCHAR", "The team."),
+        ("rank", "INTEGER", "1 = the team most likely impacted by this request."),
+        ("probability", "DOUBLE", "Calibrated probability that the team is impacted (0..1); null "
+         "for a team only a person named (feedback) that the model does not know yet."),
+        ("decision", "VARCHAR", "`notify` (at or above `threshold`), `unsure` (at or above "
+         "`unsure_threshold`: a person decides) or `not_notified`."),
+        ("threshold", "DOUBLE", "The team's notify threshold, chosen by cross-validation so that "
+         "IMPACTING_TRIAGE_TARGET_RECALL of its past requests would have been notified."),
+        ("unsure_threshold", "DOUBLE", "The lower end of the team's unsure band "
+         "(IMPACTING_TRIAGE_UNSURE_RECALL)."),
+        ("reason", "VARCHAR", "Why: the probability against the threshold, the passages of the "
+         "request that most support the team, and the similar past projects that involved it."),
+        ("decided_by", "VARCHAR", "`model`, or `feedback` when a person confirmed or rejected the "
+         "team for this request."),
+        ("model_version", "VARCHAR", "The team model that scored it (`models.version`)."),
+        ("predicted_at", "TIMESTAMPTZ", "When this run scored it, UTC."),
+    ),
+    key=("request_key", "team"),
+)
+
+SIMILAR_PROJECTS = Table(
+    "similar_projects",
+    "main",
+    "For every request awaiting triage, the past projects it most resembles (words and meaning "
+    "fused), best first: at most IMPACTING_SIMILAR_TOP_K, and only those scoring at least "
+    "IMPACTING_SIMILAR_MIN_SCORE, so an unusual request gets few or none. With each match its "
+    "teams, people and outcome.",
+    _cols(
+        ("request_key", "VARCHAR", "The request awaiting triage (`projects.key`)."),
+        ("rank", "INTEGER", "1 = the most similar past project."),
+        ("similar_key", "VARCHAR", "The past project (`projects.key`)."),
+        ("score", "DOUBLE", "Fused similarity (0..1): IMPACTING_SIMILAR_LEXICAL_WEIGHT × "
+         "`lexical_score` + the rest × `semantic_score`."),
+        ("lexical_score", "DOUBLE", "TF-IDF cosine of the two documents' words (0..1)."),
+        ("semantic_score", "DOUBLE", "Cosine of the two documents' meaning vectors, centred on "
+         "the past projects' mean (0..1)."),
+        ("closest_passages", "VARCHAR", "The sentence of the request and the sentence of the past "
+         "project closest in meaning, and their cosine: why they look alike, at a glance."),
+        ("summary", "VARCHAR", "The past project's title."),
+        ("teams", "VARCHAR[]", "The teams that delivered it."),
+        ("assignee", "VARCHAR", "Its assignee, where known."),
+        ("reporter", "VARCHAR", "Its reporter, where known."),
+        ("status", "VARCHAR", "Its current status."),
+        ("resolution", "VARCHAR", "Its resolution, null while unresolved."),
+        ("created_at", "TIMESTAMPTZ", "When it was created, UTC."),
+        ("resolved_at", "TIMESTAMPTZ", "When it was resolved, UTC."),
+        ("url", "VARCHAR", "Where to open it."),
+    ),
+    key=("request_key", "similar_key"),
+)
+
+ALERTS = Table(
+    "alerts",
+    "main",
+    "Every alert ever raised: a recipient told about a request awaiting triage. Teams the model "
+    "(or feedback) notifies, and the people who delivered its similar past projects. Never "
+    "twice for the same request and recipient; rows are kept across runs.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`projects.key`)."),
+        ("recipient", "VARCHAR", "The team, or the person's display name."),
+        ("recipient_kind", "VARCHAR", "`team` or `person`."),
+        ("recipient_id", "VARCHAR", "The person's Jira account id or user name, where known."),
+        ("score", "DOUBLE", "Team: its probability; person: similarity of their best-matching "
+         "past project."),
+        ("reason", "VARCHAR", "Why this recipient is told."),
+        ("first_alerted_at", "TIMESTAMPTZ", "When the alert was raised, UTC."),
+        ("model_version", "VARCHAR", "The team model in service then (`models.version`)."),
+        ("delivery_status", "VARCHAR", "`sent` (the webhook accepted it), `failed` (retried next "
+         "run) or `not_configured` (no IMPACTING_ALERT_WEBHOOK_URL when it was raised)."),
+        ("delivered_at", "TIMESTAMPTZ", "When the webhook accepted it, UTC."),
+        ("delivery_error", "VARCHAR", "Why the last delivery failed."),
+    ),
+    key=("request_key", "recipient_kind", "recipient"),
+)
+
+TEAM_FEEDBACK = Table(
+    "team_feedback",
+    "main",
+    "People's decisions on whether a team is impacted by a request: lines of the CSV files in "
+    "IMPACTING_FEEDBACK_DIR, and the team field once Jira has it for a request the model "
+    "triaged. Feedback is training data and overrides the model's decisions.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`projects.key`)."),
+        ("team", "VARCHAR", "The team."),
+        ("verdict", "VARCHAR", "`confirmed` (impacted) or `rejected` (not impacted)."),
+        ("source", "VARCHAR", "`csv` (the drop folder) or `jira` (the team field)."),
+        ("origin", "VARCHAR", "The file and line, or the Jira field."),
+        ("author", "VARCHAR", "Who decided, where known."),
+        ("recorded_at", "TIMESTAMPTZ", "When it was decided (the CSV `at` column, else the file's "
+         "time; for Jira, when the team field was first seen filled in), UTC."),
+        ("note", "VARCHAR", "The CSV `note`, if any."),
+    ),
+    key=("request_key", "team", "source"),
+)
+
+MODELS = Table(
+    "models",
+    "main",
+    "Every team model trained, with its cross-validated figures and whether it serves: "
+    "`accepted` (in service), `superseded` or `rejected` (its cross-validated recall was worse "
+    "than the accepted model's by more than IMPACTING_TRIAGE_RECALL_TOLERANCE). A model is "
+    "trained only when the training data or the settings changed.",
+    _cols(
+        ("model_name", "VARCHAR", "`team_model`."),
+        ("version", "VARCHAR", "Training time and training-data fingerprint."),
+        ("trained_at", "TIMESTAMPTZ", "When it was trained, UTC."),
+        ("fingerprint", "VARCHAR", "SHA-256 of the training data (requests, teams, words) and "
+         "settings."),
+        ("training_requests", "INTEGER", "Past requests it learned from."),
+        ("teams", "VARCHAR[]", "The teams it knows."),
+        ("candidate", "VARCHAR", "The candidate cross-validation kept: `embedding_linear`, "
+         "`tfidf_linear`, `similarity_vote` or `combination`."),
+        ("cv_notify_recall", "DOUBLE", "Cross-validated share of true teams notified."),
+        ("cv_reading_saved", "DOUBLE", "Cross-validated share of teams spared from reading."),
+        ("cv_recall_at_3", "DOUBLE", "Cross-validated share of true teams among the top 3."),
+        ("cv_micro_f1", "DOUBLE", "Cross-validated micro-F1 at the best single threshold."),
+        ("metrics", "JSON", "All cross-validated figures, every candidate included."),
+        ("status", "VARCHAR", "`accepted`, `superseded` or `rejected`."),
+        ("status_reason", "VARCHAR", "Why."),
+        ("artefact", "VARCHAR", "The model file (in the working folder, not published)."),
+    ),
+    key=("model_name", "version"),
+)
+
+TRIAGE_TABLES = (TEAM_PREDICTIONS, SIMILAR_PROJECTS, ALERTS, TEAM_FEEDBACK, MODELS)
+
+# --- delivery ----------------------------------------------------------------------------------
+
+RAW_STATUSES = Table(
+    "jira_statuses",
+    "raw",
+    "Jira's status list (`GET /rest/api/2/status`) as a live source stored it: each status and "
+    "its category. Delivery reporting takes a status's category from configuration first "
+    "(`IMPACTING_DELIVERY_STATUS_CATEGORIES`), then from here, then from the issues' own current "
+    "statuses. Filled by the live Jira source; empty for an export folder.",
+    _cols(
+        ("status_id", "VARCHAR", "Jira's status id."),
+        ("name", "VARCHAR", "Status name, as changelogs spell it."),
+        ("category", "VARCHAR", "Status category key: `new` (To Do), `indeterminate` (In "
+         "Progress) or `done` (Done)."),
+        ("payload", "JSON", "The status JSON as received."),
+        ("source", "VARCHAR", "`jira` (a live Jira)."),
+        ("fetched_at", "TIMESTAMPTZ", "When it was stored, UTC."),
+    ),
+    key=("status_id",),
+)
+
+DELIVERY_ISSUE_TIMES = Table(
+    "delivery_issue_times",
+    "main",
+    "One row per issue: when it was created, started and done, and its lead and cycle time, "
+    "measured at `as_of`. Started = first entry into an in-progress-category status; done = "
+    "start of its final stretch in done-category statuses (reopened work keeps its first start "
+    "and final done), or `resolutiondate` for an issue without status changes. Times are UTC.",
+    _cols(
+        ("key", "VARCHAR", "The issue (`projects.key`)."),
+        ("summary", "VARCHAR", "The issue's title."),
+        ("issue_type", "VARCHAR", "Issue type (Epic, Story, ...)."),
+        ("parent_key", "VARCHAR", "Parent issue or epic, if any."),
+        ("status", "VARCHAR", "Status at `as_of`."),
+        ("status_category", "VARCHAR", "Its category: `new`, `indeterminate` or `done`."),
+        ("created_at", "TIMESTAMPTZ", "Created, UTC."),
+        ("started_at", "TIMESTAMPTZ", "First entry into an in-progress-category status (creation "
+         "if created in one); null if never started."),
+        ("done_at", "TIMESTAMPTZ", "Start of the final done stretch; null while not done."),
+        ("lead_time_days", "DOUBLE", "created_at → done_at, fractional days; null while not done."),
+        ("cycle_time_days", "DOUBLE", "started_at → done_at, fractional days; null if never "
+         "started or not done."),
+        ("active_days", "DOUBLE", "Time within the cycle spent in active statuses "
+         "(`IMPACTING_DELIVERY_ACTIVE_STATUSES`), fractional days."),
+        ("flow_efficiency", "DOUBLE", "active_days / cycle_time_days (0–1); null without a cycle time."),
+        ("reopened_count", "INTEGER", "Times the issue left a done-category status for another."),
+        ("status_changes", "INTEGER", "Status changes up to `as_of`."),
+        ("done_from", "VARCHAR", "`changelog` or `resolutiondate`: where done_at comes from."),
+        ("as_of", "TIMESTAMPTZ", "The moment everything was measured at (see the report)."),
+    ),
+    key=("key",),
+)
+
+DELIVERY_STATUS_TIME = Table(
+    "delivery_status_time",
+    "main",
+    "Time in status: per issue and status, the total time spent there over every visit, up to "
+    "`as_of` for the status it is in now.",
+    _cols(
+        ("key", "VARCHAR", "The issue (`projects.key`)."),
+        ("status", "VARCHAR", "Status name."),
+        ("status_category", "VARCHAR", "`new`, `indeterminate` or `done`."),
+        ("category_source", "VARCHAR", "Where that category came from: `configuration`, `jira "
+         "status list`, `issues' current status` or `fallback`."),
+        ("is_active", "BOOLEAN", "Listed in IMPACTING_DELIVERY_ACTIVE_STATUSES (work being done)."),
+        ("visits", "INTEGER", "Times the issue entered this status (creation counts as entering)."),
+        ("days", "DOUBLE", "Total time there, fractional days."),
+        ("first_entered_at", "TIMESTAMPTZ", "First entry, UTC."),
+        ("last_left_at", "TIMESTAMPTZ", "Last exit, UTC; null while still there."),
+        ("is_current", "BOOLEAN", "The issue is in this status at `as_of`."),
+        ("as_of", "TIMESTAMPTZ", "The moment everything was measured at."),
+    ),
+    key=("key", "status"),
+)
+
+DELIVERY_WEEKLY_FLOW = Table(
+    "delivery_weekly_flow",
+    "main",
+    "Per ISO week (UTC, Monday to Sunday): arrivals, starts, throughput, and how many issues were "
+    "in each status category at the week's end (the cumulative flow diagram).",
+    _cols(
+        ("week", "VARCHAR", "ISO week, e.g. `2024-W05`."),
+        ("week_start", "DATE", "Its Monday."),
+        ("week_end_at", "TIMESTAMPTZ", "The instant the end-of-week counts are taken: the next "
+         "Monday 00:00 UTC, or `as_of` for the current week."),
+        ("is_partial", "BOOLEAN", "The current week, counted up to `as_of` only."),
+        ("created", "INTEGER", "Issues created that week."),
+        ("started", "INTEGER", "Issues that started (first in-progress entry) that week."),
+        ("done", "INTEGER", "Throughput: issues whose done_at falls in the week."),
+        ("to_do", "INTEGER", "Issues in a to-do-category status at the week's end."),
+        ("in_progress", "INTEGER", "WIP: issues in an in-progress-category status at the week's end."),
+        ("done_total", "INTEGER", "Issues in a done-category status at the week's end."),
+    ),
+    key=("week",),
+)
+
+DELIVERY_AGEING_WIP = Table(
+    "delivery_ageing_wip",
+    "main",
+    "Ageing work in progress: every open issue in an in-progress-category status, how long "
+    "since it started, against the cycle times of finished issues of the same type.",
+    _cols(
+        ("key", "VARCHAR", "The issue (`projects.key`)."),
+        ("summary", "VARCHAR", "The issue's title."),
+        ("issue_type", "VARCHAR", "Issue type; percentiles come from finished issues of this type."),
+        ("parent_key", "VARCHAR", "Parent issue or epic, if any."),
+        ("status", "VARCHAR", "Status at `as_of`."),
+        ("started_at", "TIMESTAMPTZ", "First entry into an in-progress-category status, UTC."),
+        ("age_days", "DOUBLE", "started_at → as_of, fractional days."),
+        ("days_in_current_status", "DOUBLE", "Since it last entered its current status."),
+        ("p50_days", "DOUBLE", "50th percentile (nearest rank) cycle time of finished issues of "
+         "this type; null when none finished."),
+        ("p85_days", "DOUBLE", "85th percentile cycle time, likewise."),
+        ("p95_days", "DOUBLE", "95th percentile cycle time, likewise."),
+        ("history_count", "INTEGER", "Finished issues of this type with a cycle time."),
+        ("band", "VARCHAR", "`within p50`, `p50-p85`, `p85-p95`, `over p95` or `no history`."),
+        ("over_p85", "BOOLEAN", "age_days > p85_days: older than 85% of finished work took; "
+         "null without history."),
+        ("as_of", "TIMESTAMPTZ", "The moment everything was measured at."),
+    ),
+    key=("key",),
+)
+
+DELIVERY_BOTTLENECKS = Table(
+    "delivery_bottlenecks",
+    "main",
+    "Per issue type, the statuses where issues finished in the last N weeks "
+    "(`IMPACTING_DELIVERY_BOTTLENECK_WEEKS`) spent their time before they were done, ranked, "
+    "and the open issues of that type that have been there longer than the 85th percentile.",
+    _cols(
+        ("issue_type", "VARCHAR", "Issue type; ranks are within it."),
+        ("status", "VARCHAR", "Status name."),
+        ("status_category", "VARCHAR", "`new`, `indeterminate` or `done` (time in a done status "
+         "before a reopening)."),
+        ("is_active", "BOOLEAN", "Listed in IMPACTING_DELIVERY_ACTIVE_STATUSES; the others are waiting."),
+        ("issues", "INTEGER", "Finished issues that spent time there."),
+        ("total_days", "DOUBLE", "Their total time there, fractional days."),
+        ("median_days", "DOUBLE", "Median (nearest rank) of their time there."),
+        ("p85_days", "DOUBLE", "85th percentile (nearest rank) of their time there."),
+        ("rank_by_total", "INTEGER", "1 = most total time, within the issue type."),
+        ("rank_by_median", "INTEGER", "1 = longest median time (ties: more total time first)."),
+        ("stuck_count", "INTEGER", "Open issues of this type in this status whose total time "
+         "there exceeds p85_days."),
+        ("stuck_keys", "VARCHAR[]", "Those issues, longest first."),
+        ("window_weeks", "INTEGER", "N: the window in weeks."),
+        ("window_start", "TIMESTAMPTZ", "as_of minus N weeks: issues done after it count."),
+        ("as_of", "TIMESTAMPTZ", "The moment everything was measured at."),
+    ),
+    key=("issue_type", "status"),
+)
+
+DELIVERY_FORECASTS = Table(
+    "delivery_forecasts",
+    "main",
+    "Per epic or parent request: its children done, in progress and to do, and a Monte Carlo "
+    "forecast of when the rest will be done, from the weekly number of its children finished "
+    "recently (trials draw a week's throughput at random from those weeks until nothing is left).",
+    _cols(
+        ("parent_key", "VARCHAR", "The epic or parent issue."),
+        ("summary", "VARCHAR", "Its title (null when the parent is not in the warehouse)."),
+        ("status", "VARCHAR", "Its status at `as_of`."),
+        ("children", "INTEGER", "Child issues created by `as_of`."),
+        ("children_done", "INTEGER", "Children in a done-category status."),
+        ("children_in_progress", "INTEGER", "Children in an in-progress-category status."),
+        ("children_to_do", "INTEGER", "Children in a to-do-category status."),
+        ("remaining", "INTEGER", "Children not done."),
+        ("window_weeks", "INTEGER", "Most recent weeks of throughput sampled "
+         "(`IMPACTING_DELIVERY_FORECAST_WEEKS`)."),
+        ("weekly_throughput", "INTEGER[]", "Children done in each 7-day period ending at as_of, "
+         "oldest first; only periods since the first child was created."),
+        ("trials", "INTEGER", "Monte Carlo trials."),
+        ("seed", "BIGINT", "Random seed (the parent key is mixed in), for reproducible runs."),
+        ("p50_weeks", "INTEGER", "Weeks within which 50% of trials finished."),
+        ("p50_date", "DATE", "as_of + p50_weeks: even odds."),
+        ("p85_weeks", "INTEGER", "Weeks within which 85% of trials finished."),
+        ("p85_date", "DATE", "as_of + p85_weeks: a date to commit to."),
+        ("p95_weeks", "INTEGER", "Weeks within which 95% of trials finished."),
+        ("p95_date", "DATE", "as_of + p95_weeks: nearly sure."),
+        ("note", "VARCHAR", "Why there is no forecast (all done, no recent throughput), if so."),
+        ("as_of", "TIMESTAMPTZ", "The moment everything was measured at."),
+    ),
+    key=("parent_key",),
+)
+
+DELIVERY_TABLES = (DELIVERY_ISSUE_TIMES, DELIVERY_STATUS_TIME, DELIVERY_WEEKLY_FLOW,
+                   DELIVERY_AGEING_WIP, DELIVERY_BOTTLENECKS, DELIVERY_FORECASTS)
+
+INGEST_TABLES = (RAW_ISSUES, RAW_ATTACHMENTS, PROJECTS, DOCUMENTS, STATUS_CHANGES, SYNC_CURSORS)
 
 # Later stages declare their tables above this line and add them here.
-ALL_TABLES: tuple[Table, ...] = (*INGEST_TABLES, WAREHOUSE_INFO)
+ALL_TABLES: tuple[Table, ...] = (*INGEST_TABLES, *LANGUAGE_TABLES, *TRIAGE_TABLES,
+                                 RAW_STATUSES, *DELIVERY_TABLES, WAREHOUSE_INFO)
 
 
 def table(qualified_or_name: str) -> Table:

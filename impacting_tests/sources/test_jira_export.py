@@ -81,3 +81,16 @@ def test_attachments_by_id_or_issue_key_and_never_outside_the_folder(tmp_path):
         assert caught.value.status == "missing"
     with pytest.raises(AttachmentUnavailable, match="attachments/79/"):
         source.attachment_content({"id": "79", "filename": "gone.pdf", "issue_key": "P-1"})
+
+
+def test_an_exported_status_list_is_read_and_never_taken_for_issues(tmp_path):
+    source = ExportSource(tmp_path)
+    (tmp_path / "x.jsonl").write_text(json.dumps(_issue("P-1")))
+    assert source.statuses() is None  # no list exported: delivery uses the issues' own statuses
+    statuses = [{"id": "10", "name": "Review", "statusCategory": {"key": "indeterminate"}}]
+    (tmp_path / "statuses.json").write_text(json.dumps(statuses))
+    assert source.statuses() == statuses
+    assert [i["key"] for i in source.issues()] == ["P-1"] and source.problems == []
+    (tmp_path / "statuses.json").write_text('{"name": "Review"}')
+    with pytest.raises(SourceError, match="GET /rest/api/2/status"):
+        source.statuses()

@@ -1,0 +1,143 @@
+"""Delivery: flow metrics, ageing work, bottlenecks and epic forecasts, as six tables and a report.
+
+One step computes all six tables at one `as_of` (so they agree with each other), writes them,
+then writes the HTML report and shows its charts in the Dagster UI. Any subset can be selected
+(e.g. `impacting run --select delivery_report`): everything is computed, only the selected tables
+and the report (if selected) are written.
+"""
+
+import base64
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from impacting.defs.metadata import bullet_list, definition_metadata, markdown_table, table_metadata
+from impacting.defs.resources import DeliveryResource, IssueSourceResource, WarehouseResource
+from impacting.delivery.build import build_delivery, default_as_of
+from impacting.delivery.report import ReportData, build_charts, headline, png_charts, write_report
+from impacting.warehouse.store import read_table, replace_rows
+from impacting.warehouse.tables import (
+    DELIVERY_AGEING_WIP,
+    DELIVERY_BOTTLENECKS,
+    DELIVERY_FORECASTS,
+    DELIVERY_ISSUE_TIMES,
+    DELIVERY_STATUS_TIME,
+    DELIVERY_TABLES,
+    DELIVERY_WEEKLY_FLOW,
+    PROJECTS,
+    RAW_STATUSES,
+    STATUS_CHANGES,
+)
+
+GROUP = "delivery"
+REPORT_KEY = dg.AssetKey("delivery_report")
+UPSTREAM = [dg.AssetKey("projects"), dg.AssetKey("status_changes"), dg.AssetKey("jira_issues")]
+
+PREVIEWS = {
+    DELIVERY_ISSUE_TIMES.name: ["key", "status", "created_at", "done_at", "lead_time_days",
+                                "cycle_time_days"],
+    DELIVERY_STATUS_TIME.name: ["key", "status", "visits", "days", "is_current"],
+    DELIVERY_AGEING_WIP.name: ["key", "issue_type", "status", "age_days", "p85_days", "band"],
+    DELIVERY_BOTTLENECKS.name: ["issue_type", "rank_by_total", "status", "total_days", "median_days",
+                                "stuck_count"],
+    DELIVERY_FORECASTS.name: ["parent_key", "remaining", "p50_date", "p85_date", "p95_date", "note"],
+}
+
+SPECS = [
+    dg.AssetSpec(declared.name, group_name=GROUP, deps=UPSTREAM, kinds={"duckdb"},
+                 description=declared.description, metadata=definition_metadata(declared))
+    for declared in DELIVERY_TABLES
+] + [
+    dg.AssetSpec(
+        REPORT_KEY, group_name=GROUP, deps=[d.name for d in DELIVERY_TABLES], kinds={"html"},
+        description="The delivery report leaders open (`IMPACTING_DELIVERY_REPORT`, default "
+        "`reports/delivery.html`): a self-contained HTML page with the headline (done this week, "
+        "WIP, ageing items, the biggest bottleneck), cumulative flow, throughput and WIP, cycle "
+        "times, ageing WIP, bottlenecks and epic forecasts, and what each figure means. The same "
+        "charts are shown here as images after each run.",
+    ),
+]
+
+
+@dg.multi_asset(specs=SPECS, name="delivery", description=__doc__, can_subset=True)
+def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+             issue_source: IssueSourceResource, delivery: DeliveryResource):
+    settings = delivery.settings()
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    with warehouse.open().connect() as con:
+        projects = read_table(con, PROJECTS)
+        changes = con.execute(
+            f"SELECT * FROM {STATUS_CHANGES.qualified} "
+            "ORDER BY project_key, changed_at, try_cast(history_id AS BIGINT), history_id").df()
+        statuses = read_table(con, RAW_STATUSES)
+        as_of = settings.as_of or default_as_of(issue_source.kind, projects, changes, datetime.now(UTC))
+        tables = build_delivery(projects, changes, statuses, settings, as_of)
+        for problem in tables.problems:
+            context.log.warning(problem)
+        frames = {
+            DELIVERY_ISSUE_TIMES: tables.issue_times, DELIVERY_STATUS_TIME: tables.status_time,
+            DELIVERY_WEEKLY_FLOW: tables.weekly_flow, DELIVERY_AGEING_WIP: tables.ageing_wip,
+            DELIVERY_BOTTLENECKS: tables.bottlenecks, DELIVERY_FORECASTS: tables.forecasts,
+        }
+        metadata = {}
+        for declared, frame in frames.items():
+            if declared.name in selected:
+                replace_rows(con, declared, frame)
+                metadata[declared.name] = table_metadata(con, declared, PREVIEWS.get(declared.name, ()))
+
+    source = issue_source.open()
+    data = ReportData(as_of=tables.as_of, issue_times=tables.issue_times, status_time=tables.status_time,
+                      weekly_flow=tables.weekly_flow, ageing_wip=tables.ageing_wip,
+                      bottlenecks=tables.bottlenecks, forecasts=tables.forecasts, settings=settings,
+                      source=f"{source.kind}: {source.location}", problems=tables.problems)
+    top = headline(data)
+    bottleneck = f"{top.bottleneck['status']} ({top.bottleneck['issue_type']})" if top.bottleneck else "none"
+    times, weekly = tables.issue_times, tables.weekly_flow
+    cycle = times["cycle_time_days"].dropna() if len(times) else pd.Series(dtype=float)
+    extra = {
+        DELIVERY_ISSUE_TIMES.name: {
+            "as_of": dg.MetadataValue.timestamp(tables.as_of),
+            "done_issues": int(times["done_at"].notna().sum()) if len(times) else 0,
+            "median_cycle_time_days": float(cycle.median()) if len(cycle) else None,
+            "problems": dg.MetadataValue.md(bullet_list(list(tables.problems))),
+        },
+        DELIVERY_WEEKLY_FLOW.name: {"recent_weeks": dg.MetadataValue.md(markdown_table(weekly.tail(8)[
+            ["week", "created", "started", "done", "to_do", "in_progress", "done_total"]]) if len(weekly)
+            else "none")},
+        DELIVERY_AGEING_WIP.name: {"over_p85": top.over_p85},
+        DELIVERY_BOTTLENECKS.name: {"biggest_bottleneck": bottleneck},
+    }
+    for declared in DELIVERY_TABLES:
+        if declared.name in selected:
+            yield dg.MaterializeResult(asset_key=declared.name,
+                                       metadata=metadata[declared.name] | extra.get(declared.name, {}))
+    if REPORT_KEY.to_user_string() not in selected:
+        return
+    charts = build_charts(data)
+    path = settings.report_path
+    try:
+        write_report(data, path, charts)
+    except OSError as error:
+        raise dg.Failure(
+            f"could not write the delivery report to {path} ({error.strerror or error}); make the "
+            "folder writable or set IMPACTING_DELIVERY_REPORT to a writable path") from error
+    pictures = png_charts(charts)
+    yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
+        "path": dg.MetadataValue.path(str(path)),
+        "size_bytes": path.stat().st_size,
+        "as_of": dg.MetadataValue.timestamp(tables.as_of),
+        "week": top.week,
+        "done_this_week": top.done_this_week,
+        "work_in_progress": top.wip,
+        "ageing_over_p85": top.over_p85,
+        "biggest_bottleneck": bottleneck,
+    } | {f"chart_{chart.key}": dg.MetadataValue.md(_image(chart.title, pictures[chart.key]))
+         for chart in charts})
+
+
+def _image(title: str, png: bytes) -> str:
+    return f"**{title}**\n\n![{title}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+ASSETS = [delivery]

@@ -1,0 +1,1 @@
+"""Delivery reporting: flow metrics, forecasts and the leaders' report, from status histories."""

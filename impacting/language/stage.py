@@ -1,0 +1,132 @@
+"""The language stage for a set of documents: chunks, vectors, summaries and keywords.
+
+One pass of the model per text: each document is chunked, its prose sentences are embedded
+through the shared cache (so unchanged text is never embedded again), and both summaries and
+the keywords are computed from those same vectors. The Dagster assets, `impacting eval`,
+`impacting summarise` and the benchmark all run these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from impacting.language.abstractive import AbstractiveSummariser
+from impacting.language.chunking import HEADING, Chunk, chunk_document
+from impacting.language.corpus import CorpusStats
+from impacting.language.encoder import EmbeddingCache
+from impacting.language.keywords import Keyword, KeywordExtractor, KeywordParams
+from impacting.language.summarise import (
+    DEFAULT_PARAMS,
+    Degree,
+    Summary,
+    SummaryParams,
+    extractive_summary,
+)
+from impacting.language.vectors import embed_chunks, prose_chunks
+
+EXECUTIVE = "executive"
+STANDARD = "standard"
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    """How long the summaries are, how they are made, and how many keywords to keep."""
+
+    summary: Degree = field(default_factory=lambda: Degree(ratio=0.1))
+    executive: Degree = field(default_factory=lambda: Degree(words=60))
+    params: SummaryParams = DEFAULT_PARAMS
+    keywords: KeywordParams = field(default_factory=KeywordParams)
+    abstractive: AbstractiveSummariser | None = None
+
+
+def language_config(summary_ratio: float = 0.1, summary_words: int | None = None,
+                    executive_words: int = 60, summary_method: str = "extractive",
+                    abstractive_model: str | None = None, keyword_count: int = 10) -> LanguageConfig:
+    """A `LanguageConfig` from the settings' values (IMPACTING_SUMMARY_RATIO and friends)."""
+    summary = Degree(words=summary_words) if summary_words is not None else Degree(ratio=summary_ratio)
+    abstractive = shared_abstractive(abstractive_model) \
+        if summary_method == "abstractive" and abstractive_model else None
+    return LanguageConfig(summary=summary, executive=Degree(words=executive_words),
+                          keywords=KeywordParams(top_n=keyword_count), abstractive=abstractive)
+
+
+@lru_cache(maxsize=2)
+def shared_abstractive(model: str) -> AbstractiveSummariser:
+    """One abstractive summariser per model for the whole process (the model loads once)."""
+    return AbstractiveSummariser(model)
+
+
+@dataclass(frozen=True)
+class DocumentLanguage:
+    """Everything the language stage produced for one document."""
+
+    document_id: str
+    chunks: list[Chunk]
+    prose: list[Chunk]
+    summaries: dict[str, Summary]   # EXECUTIVE and STANDARD
+    keywords: list[Keyword]
+
+    @property
+    def prose_words(self) -> int:
+        return sum(c.words for c in self.prose)
+
+
+def summarise_chunks(prose: Sequence[Chunk], vectors: np.ndarray, degree: Degree,
+                     config: LanguageConfig, skip: Collection[str] = (),
+                     title_vector: np.ndarray | None = None) -> Summary:
+    """One summary at `degree`, by the configured method (extractive unless abstractive is set)."""
+    if config.abstractive is not None:
+        return config.abstractive.summarise(prose, vectors, degree, params=config.params,
+                                            skip=skip, title_vector=title_vector)
+    return extractive_summary(prose, vectors, degree, params=config.params, skip=skip,
+                              title_vector=title_vector)
+
+
+def summarise_document(prose: Sequence[Chunk], vectors: np.ndarray, config: LanguageConfig,
+                       skip: Collection[str] = (),
+                       title_vector: np.ndarray | None = None) -> dict[str, Summary]:
+    """The executive and the standard summary of a document, from its prose and vectors."""
+    return {kind: summarise_chunks(prose, vectors, degree, config, skip, title_vector)
+            for kind, degree in ((EXECUTIVE, config.executive), (STANDARD, config.summary))}
+
+
+def document_title(chunks: Sequence[Chunk]) -> str | None:
+    """The document's title: its first heading, if it has one."""
+    return next((c.text for c in chunks if c.kind == HEADING and c.text), None)
+
+
+def title_vector(cache: EmbeddingCache, chunks: Sequence[Chunk]) -> np.ndarray | None:
+    """The embedded title (through the cache), or None for a document without headings."""
+    title = document_title(chunks)
+    return cache.embed([title])[0] if title else None
+
+
+def analyse_document(document_id: str, text: str, cache: EmbeddingCache, config: LanguageConfig,
+                     corpus: CorpusStats, extractor: KeywordExtractor) -> DocumentLanguage:
+    """The whole language stage for one document's text."""
+    chunks = chunk_document(document_id, text)
+    prose = prose_chunks(chunks)
+    vectors = embed_chunks(cache, prose)
+    summaries = summarise_document(prose, vectors, config, corpus.template_sentences,
+                                   title_vector(cache, chunks))
+    return DocumentLanguage(document_id, chunks, prose, summaries, extractor.extract(chunks, vectors))
+
+
+def run_language_stage(documents: Iterable[tuple[str, str]], cache: EmbeddingCache,
+                       config: LanguageConfig | None = None,
+                       corpus: CorpusStats | None = None) -> list[DocumentLanguage]:
+    """The language stage over `(document_id, text)` pairs.
+
+    Without `corpus`, document frequencies come from these documents themselves, as in the
+    nightly run; `impacting eval` passes the training documents' instead.
+    """
+    config = config or LanguageConfig()
+    documents = list(documents)
+    if corpus is None:
+        corpus = CorpusStats.build(chunk_document(i, t) for i, t in documents)
+    extractor = KeywordExtractor(cache, corpus, config.keywords)
+    return [analyse_document(i, t, cache, config, corpus, extractor) for i, t in documents]

@@ -1,0 +1,1 @@
+"""Triage: which teams a request impacts, the past projects it resembles, and who to alert."""

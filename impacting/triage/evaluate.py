@@ -1,0 +1,98 @@
+"""The `teams` and `similar` sections of `impacting eval`: triage measured on benchmark records.
+
+Both drive the code the pipeline runs: :func:`~impacting.triage.teams.fit_team_model` (model
+selection, calibration, thresholds by cross-validation on the train records only),
+:func:`~impacting.triage.predict.triage` (decisions) and
+:class:`~impacting.triage.similar.SimilarityIndex` (fusion, cut-off, top-k).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from impacting.triage.candidates import BASE_CANDIDATES, COMBINATION
+from impacting.triage.features import Corpus
+from impacting.triage.metrics import decision_metrics, ranking_metrics
+from impacting.triage.predict import triage
+from impacting.triage.similar import HYBRID, MODES, SimilarConfig, SimilarityIndex, link_metrics
+from impacting.triage.teams import TeamModelConfig, fit_team_model
+
+
+def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig, similar: SimilarConfig,
+                  log: Callable[[str], None] | None = None) -> dict:
+    """Team figures on the test records for the model trained (and tuned) on the train records.
+
+    Top level: the product's decisions (notify_recall, notify_per_request, unsure_per_request,
+    unsure_or_notify_recall, reading_saved) and the kept model's ranking (micro_f1, macro_f1,
+    recall_at_3, owner_top1, k_for_95_recall). `candidates` has the ranking figures of every
+    candidate, each with its own cross-validated threshold; `cv` what cross-validation saw.
+    """
+    model = fit_team_model(train, config, progress=log)
+    pool_teams = {r.key: r.teams for r in train.requests}
+    index = SimilarityIndex(train, similar.lexical_weight)
+    result = triage(model, index, test, pool_teams, similar, explain=False)
+    truth = [set(r.teams) for r in test.requests]
+    owners = [r.owner_team for r in test.requests]
+    has_owner = any(owners)
+    base = model.base_scores(test)
+
+    candidates = {}
+    for name in (*BASE_CANDIDATES, COMBINATION):
+        probabilities = model.probabilities(test, name, base)
+        candidates[name] = ranking_metrics(truth, model.teams, probabilities,
+                                           model.f1_thresholds[name], owners if has_owner else None)
+    chosen = candidates[model.chosen]
+    unseen = sum(1 for labels in truth for t in labels if t not in set(model.teams))
+    section = {
+        **decision_metrics(truth, model.teams, result.decisions),
+        **{k: v for k, v in chosen.items() if k != "f1_threshold"},
+        "chosen": model.chosen,
+        "combination_weights": model.weights,
+        "teams_known": len(model.teams),
+        "test_labels_unseen_in_training": unseen,
+        "n_train": len(train),
+        "n_test": len(test),
+        "candidates": candidates,
+        "cv": {
+            "folds": model.cv.get("folds"),
+            "fold_scheme": model.cv.get("fold_scheme"),
+            "notify_level": model.cv.get("notify_level"),
+            "unsure_level": model.cv.get("unsure_level"),
+            "threshold_shrinkage": model.cv.get("threshold_shrinkage"),
+            "decisions": model.cv.get("decisions"),
+            "brier": model.cv.get("brier"),
+            "candidates": model.cv.get("candidates"),
+        },
+        "thresholds": {
+            "notify_median": float(np.median(model.notify_thresholds)),
+            "unsure_median": float(np.median(model.unsure_thresholds)),
+        },
+    }
+    if not has_owner:
+        section.pop("owner_top1", None)
+    return section
+
+
+def similar_section(train: Corpus, test: Corpus, similar: SimilarConfig) -> dict:
+    """Similar-project figures over the test records that have links; the pool is train + test
+    minus the record itself. Top level: the hybrid search as users get it (cut-off and top-k
+    applied); `modes` the lexical and semantic halves alone, without a cut-off (their scales
+    differ), and the hybrid without one too, for a like-for-like comparison."""
+    pool = Corpus.concat([train, test])
+    index = SimilarityIndex(pool, similar.lexical_weight)
+    keys = set(pool.keys)
+    relevant = [set(r.links) & keys - {r.key} for r in test.requests]
+    product = index.search(test, top_k=similar.top_k, min_score=similar.min_score, mode=HYBRID)
+    section = {**link_metrics(relevant, product), "lexical_weight": similar.lexical_weight,
+               "min_score": similar.min_score, "top_k": similar.top_k}
+    matched = [len(m) for m, rel in zip(product, relevant, strict=True)]
+    section["matches_per_request"] = float(np.mean(matched)) if matched else 0.0
+    section["requests_without_match"] = sum(1 for n in matched if n == 0)
+    section["modes"] = {
+        mode: link_metrics(relevant, index.search(test, top_k=max(10, similar.top_k), min_score=0.0,
+                                                  mode=mode))
+        for mode in MODES
+    }
+    return section

@@ -1,0 +1,179 @@
+"""People's decisions on (request, team): from a CSV drop folder and from Jira's team field.
+
+A CSV file in the feedback folder (``IMPACTING_FEEDBACK_DIR``) has a header row and one
+decision per line::
+
+    request,team,verdict,author,at,note
+    KEP-3157,sig-storage,confirmed,alice,2024-05-02,owns the CSI part
+    KEP-3157,sig-node,rejected,bob,,
+
+``verdict`` is ``confirmed`` or ``rejected`` (also yes/no, true/false, 1/0); ``author``,
+``at`` (ISO date) and ``note`` are optional. A bad line is reported with its file and line
+number and skipped; the rest of the file still counts.
+
+When a request the model triaged later gets its team field filled in Jira, that is feedback
+too: its teams are confirmed, and teams the model notified that are not among them rejected.
+
+Feedback is training data (confirmed teams are added to a request's teams, rejected ones
+removed, so a request without a team field but with confirmations becomes a past example) and
+overrides the model's decision for that request and team.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+CSV_SOURCE = "csv"
+JIRA_SOURCE = "jira"
+
+_YES = {"confirmed", "confirm", "yes", "y", "true", "1", "impacted", "+"}
+_NO = {"rejected", "reject", "no", "n", "false", "0", "not impacted", "-"}
+_COLUMNS = {
+    "request": ("request", "request_key", "key", "issue", "issue_key"),
+    "team": ("team",),
+    "verdict": ("verdict", "decision", "impacted"),
+    "author": ("author", "by", "who"),
+    "at": ("at", "date", "recorded_at", "when"),
+    "note": ("note", "comment"),
+}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    request_key: str
+    team: str
+    confirmed: bool
+    source: str                 # "csv" or "jira"
+    origin: str                 # file and line, or the Jira field
+    author: str | None
+    recorded_at: datetime
+    note: str | None = None
+
+
+def read_feedback_folder(folder: Path) -> tuple[list[Feedback], list[str]]:
+    """Every decision in `folder`/*.csv (sorted by name) and the problems found.
+
+    A missing folder is not an error: nobody has dropped feedback yet.
+    """
+    if not folder.exists():
+        return [], []
+    if not folder.is_dir():
+        return [], [f"feedback folder {folder} is a file; set IMPACTING_FEEDBACK_DIR to a folder"]
+    rows: list[Feedback] = []
+    problems: list[str] = []
+    for path in sorted(folder.glob("*.csv")):
+        found, issues = read_feedback_csv(path)
+        rows.extend(found)
+        problems.extend(issues)
+    return rows, problems
+
+
+def read_feedback_csv(path: Path) -> tuple[list[Feedback], list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        return [], [f"{path.name}: could not be read ({error}); save it as UTF-8 CSV"]
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        return [], [f"{path.name}: empty file; add a header row: request,team,verdict,author,at,note"]
+    names = [h.strip().lower() for h in header]
+    columns = {}
+    for field, aliases in _COLUMNS.items():
+        columns[field] = next((names.index(a) for a in aliases if a in names), None)
+    missing = [f for f in ("request", "team", "verdict") if columns[f] is None]
+    if missing:
+        return [], [f"{path.name}: no {', '.join(missing)} column; the header must name at least "
+                    "request,team,verdict (optional: author,at,note)"]
+    modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    rows: list[Feedback] = []
+    problems: list[str] = []
+    for line_number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+
+        def get(field: str, row: list[str] = values) -> str:
+            position = columns[field]
+            return row[position].strip() if position is not None and position < len(row) else ""
+
+        where = f"{path.name}:{line_number}"
+        request, team, verdict = get("request"), get("team"), get("verdict").lower()
+        if not request or not team:
+            problems.append(f"{where}: request and team are both needed; line skipped")
+            continue
+        if verdict not in _YES | _NO:
+            problems.append(f"{where}: verdict {get('verdict')!r} is not 'confirmed' or 'rejected'; "
+                            "line skipped")
+            continue
+        at = get("at")
+        try:
+            recorded = _parse_time(at) if at else modified
+        except ValueError:
+            problems.append(f"{where}: date {at!r} is not an ISO date such as 2024-05-02; "
+                            "line skipped")
+            continue
+        rows.append(Feedback(request, team, verdict in _YES, CSV_SOURCE, where,
+                             get("author") or None, recorded, get("note") or None))
+    return rows, problems
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def jira_feedback(current_teams: Mapping[str, Sequence[str]],
+                  previous_decisions: Iterable[tuple[str, str, str]],
+                  field_name: str, now: datetime) -> list[Feedback]:
+    """Feedback from requests the model triaged whose team field is now filled in.
+
+    `previous_decisions` are (request key, team, decision) from the last triage; `current_teams`
+    the team field of every request now.
+    """
+    notified: dict[str, set[str]] = {}
+    triaged: set[str] = set()
+    for key, team, decision in previous_decisions:
+        triaged.add(key)
+        if decision == "notify":
+            notified.setdefault(key, set()).add(team)
+    rows = []
+    for key in sorted(triaged):
+        teams = list(current_teams.get(key) or ())
+        if not teams:
+            continue
+        origin = f"Jira field {field_name}"
+        rows.extend(Feedback(key, team, True, JIRA_SOURCE, origin, None, now) for team in teams)
+        rows.extend(Feedback(key, team, False, JIRA_SOURCE, origin, None, now)
+                    for team in sorted(notified.get(key, set()) - set(teams)))
+    return rows
+
+
+def latest_verdicts(feedback: Iterable[Feedback]) -> dict[tuple[str, str], Feedback]:
+    """The newest decision per (request, team); a person's CSV line beats Jira on a tie."""
+    out: dict[tuple[str, str], Feedback] = {}
+    for row in sorted(feedback, key=lambda f: (f.recorded_at, f.source == CSV_SOURCE)):
+        out[(row.request_key, row.team)] = row
+    return out
+
+
+def training_teams(field_teams: Mapping[str, Sequence[str]],
+                   feedback: Iterable[Feedback]) -> dict[str, tuple[str, ...]]:
+    """Teams per request for training: the team field, plus confirmed, minus rejected teams.
+
+    Only people's CSV decisions change labels (Jira's own field already is the label).
+    """
+    teams = {key: list(values) for key, values in field_teams.items()}
+    for (key, team), row in latest_verdicts(f for f in feedback if f.source == CSV_SOURCE).items():
+        current = teams.setdefault(key, [])
+        if row.confirmed and team not in current:
+            current.append(team)
+        elif not row.confirmed and team in current:
+            current.remove(team)
+    return {key: tuple(values) for key, values in teams.items()}

@@ -1,0 +1,153 @@
+"""The model registry: trained team models as artefact files, and their history in `models`.
+
+A model is trained only when its training data (requests, teams, words, feedback) or its
+configuration changed since the last one registered. A newly trained model replaces the
+accepted one only if its cross-validated recall (notify recall and recall@3) is not worse by
+more than the configured tolerance; otherwise it is kept as `rejected`, with the reason, and
+the accepted model goes on serving.
+
+Artefacts: `<root>/<model name>/<version>/model.pkl` and `metrics.json` beside it. They are
+written by this pipeline and read back by it only (pickle is not for files from elsewhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from impacting.triage.features import Corpus
+from impacting.triage.teams import TeamModel, TeamModelConfig
+from impacting.warehouse.store import to_json, upsert_rows
+from impacting.warehouse.tables import MODELS
+
+TEAM_MODEL = "team_model"
+ACCEPTED, REJECTED, SUPERSEDED = "accepted", "rejected", "superseded"
+# Cross-validated figures a new model must not lose (beyond the tolerance) to be accepted.
+GUARDED = ("notify_recall", "recall_at_3")
+
+
+@dataclass(frozen=True)
+class Registration:
+    version: str
+    status: str
+    reason: str
+    retrained: bool
+
+
+def training_fingerprint(corpus: Corpus, config: TeamModelConfig, embedding_model: str) -> str:
+    """Changes exactly when what the model would learn from changes."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([asdict(config), embedding_model], sort_keys=True).encode())
+    for request, text in sorted(zip(corpus.requests, corpus.lexical, strict=True),
+                                key=lambda pair: pair[0].key):
+        digest.update(json.dumps([request.key, sorted(request.teams), request.created,
+                                  hashlib.sha256(text.encode()).hexdigest()]).encode())
+    return digest.hexdigest()
+
+
+def cv_summary(model: TeamModel) -> dict[str, float | None]:
+    """The cross-validated figures the registry compares and the `models` table shows."""
+    chosen = model.cv.get("candidates", {}).get(model.chosen, {})
+    decisions = model.cv.get("decisions", {})
+    return {
+        "notify_recall": decisions.get("notify_recall"),
+        "reading_saved": decisions.get("reading_saved"),
+        "recall_at_3": chosen.get("recall_at_3"),
+        "micro_f1": chosen.get("micro_f1"),
+    }
+
+
+class ModelRegistry:
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path):
+        self.con = con
+        self.root = Path(root)
+
+    def rows(self, name: str = TEAM_MODEL) -> pd.DataFrame:
+        return self.con.execute(
+            f"SELECT * FROM {MODELS.qualified} WHERE model_name = ? ORDER BY trained_at", [name]
+        ).df()
+
+    def _latest(self, name: str, status: str | None = None) -> Mapping | None:
+        rows = self.rows(name)
+        if status:
+            rows = rows[rows["status"] == status]
+        return None if rows.empty else rows.iloc[-1].to_dict()
+
+    def accepted(self, name: str = TEAM_MODEL) -> tuple[Mapping, TeamModel] | None:
+        """The serving model and its row, or None if there is none (or its file is gone)."""
+        row = self._latest(name, ACCEPTED)
+        if row is None:
+            return None
+        try:
+            with open(row["artefact"], "rb") as handle:
+                return row, pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+
+    def needs_training(self, fingerprint: str, name: str = TEAM_MODEL) -> bool:
+        """True unless a model was already trained on exactly this data and configuration and
+        the accepted model can be loaded."""
+        latest = self._latest(name)
+        if latest is None or self.accepted(name) is None:
+            return True
+        return latest["fingerprint"] != fingerprint
+
+    def register(self, model: TeamModel, fingerprint: str, tolerance: float,
+                 name: str = TEAM_MODEL) -> Registration:
+        """Store `model`'s artefacts and row; accept it unless it loses recall (see module)."""
+        now = datetime.now(UTC)
+        version = f"{now:%Y%m%dT%H%M%S}-{fingerprint[:8]}"
+        folder = self.root / name / version
+        folder.mkdir(parents=True, exist_ok=True)
+        artefact = folder / "model.pkl"
+        partial = folder / f".model.{uuid.uuid4().hex[:8]}.part"
+        with open(partial, "wb") as handle:
+            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, artefact)
+        summary = cv_summary(model)
+        (folder / "metrics.json").write_text(json.dumps(
+            {"version": version, "chosen": model.chosen, "cv": model.cv, "summary": summary},
+            indent=2, default=float))
+
+        current = self.accepted(name)
+        status, reason = ACCEPTED, "first model" if current is None else ""
+        if current is not None:
+            old_row, _ = current
+            worse = [
+                f"{metric} {summary[metric]:.3f} < accepted {old_row['cv_' + metric]:.3f} - {tolerance:.3f}"
+                for metric in GUARDED
+                if summary[metric] is not None and old_row.get("cv_" + metric) is not None
+                and not pd.isna(old_row["cv_" + metric])
+                and summary[metric] < old_row["cv_" + metric] - tolerance
+            ]
+            if worse:
+                status = REJECTED
+                reason = (f"cross-validated recall worse than the accepted model {old_row['version']}: "
+                          + "; ".join(worse))
+            else:
+                reason = f"replaces {old_row['version']} (training data changed)"
+        row = {
+            "model_name": name, "version": version, "trained_at": now, "fingerprint": fingerprint,
+            "training_requests": len(model.training_keys), "teams": list(model.teams),
+            "candidate": model.chosen,
+            **{f"cv_{metric}": value for metric, value in summary.items()},
+            "metrics": to_json(json.loads(json.dumps(model.cv, default=float))),
+            "status": status, "status_reason": reason, "artefact": str(artefact),
+        }
+        upsert_rows(self.con, MODELS, pd.DataFrame([row]))
+        if status == ACCEPTED:  # after the insert: a crash in between leaves two accepted, never none
+            self.con.execute(
+                f"UPDATE {MODELS.qualified} SET status = ?, status_reason = ? "
+                "WHERE model_name = ? AND status = ? AND version <> ?",
+                [SUPERSEDED, f"superseded by {version}", name, ACCEPTED, version])
+        return Registration(version, status, reason, retrained=True)

@@ -1,0 +1,171 @@
+"""Similar past projects: lexical and semantic similarity fused into one score with a cut-off.
+
+- lexical: TF-IDF cosine of the documents' words (shared names such as "CSI" or "kubelet");
+- semantic: cosine of the document vectors after removing the pool's mean vector (every design
+  document shares a "this is a design document" direction that says nothing about its topic),
+  negative values read as 0;
+- fused: `lexical_weight * lexical + (1 - lexical_weight) * semantic`, in [0, 1].
+
+Sentences that many past projects share word for word (template text) are left out of both
+halves. The cut-off applies to the fused score, so an unusual request gets few matches or none instead
+of ten weak ones. The same index feeds the team model's similarity vote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from impacting.triage.features import Corpus, template_passages, tfidf_vectorizer
+
+HYBRID, LEXICAL, SEMANTIC = "hybrid", "lexical", "semantic"
+# Chosen on the linked records of both benchmark train splits (KEPs and Jira tickets), the best
+# mean recall@10 of the two: words weigh more than meaning (docs/benchmarks.md).
+DEFAULT_LEXICAL_WEIGHT = 0.8
+# The highest cut-off that costs under one point of recall@10 on both train splits.
+DEFAULT_MIN_SCORE = 0.125
+MODES = (HYBRID, LEXICAL, SEMANTIC)
+
+
+@dataclass(frozen=True)
+class SimilarConfig:
+    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
+    top_k: int = 10
+    min_score: float = DEFAULT_MIN_SCORE
+
+
+@dataclass(frozen=True)
+class Match:
+    key: str
+    rank: int           # 1 = most similar
+    score: float        # fused, or the one half a single-mode search used
+    lexical: float
+    semantic: float
+
+
+class SimilarityIndex:
+    """A pool of past projects that requests can be compared with."""
+
+    def __init__(self, pool: Corpus, lexical_weight: float = DEFAULT_LEXICAL_WEIGHT):
+        if not 0.0 <= lexical_weight <= 1.0:
+            raise ValueError(f"lexical_weight must be within [0, 1], got {lexical_weight}")
+        # Template sentences (shared by many past projects) make every pair look alike.
+        self.template = template_passages(pool)
+        pool = pool.without(self.template)
+        self.keys = pool.keys  # the pool's words and vectors are kept only as the index needs them
+        self.lexical_weight = lexical_weight
+        self._vectorizer = tfidf_vectorizer(len(pool))
+        try:
+            self._pool_terms = self._vectorizer.fit_transform(pool.lexical)
+        except ValueError:  # no words at all in the pool (empty documents): lexical sees nothing
+            self._vectorizer = None
+            self._pool_terms = None
+        self._center = pool.vectors.mean(axis=0) if len(pool) else None
+        self._pool_semantic = self._centered(pool.vectors)
+
+    def _centered(self, vectors: np.ndarray) -> np.ndarray:
+        if self._center is None or not len(vectors):
+            return vectors
+        centered = vectors - self._center
+        norms = np.linalg.norm(centered, axis=1, keepdims=True)
+        # A zero vector (a request with no words) stays zero: similar to nothing.
+        empty = np.linalg.norm(vectors, axis=1, keepdims=True) == 0
+        return np.where(empty | (norms == 0), 0.0, centered / np.maximum(norms, 1e-12))
+
+    def halves(self, queries: Corpus) -> tuple[np.ndarray, np.ndarray]:
+        """(lexical, semantic) similarity of each query to each pool project, each in [0, 1]."""
+        shape = (len(queries), len(self.keys))
+        if not len(queries) or not len(self.keys):
+            return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        queries = queries.without(self.template)
+        if self._vectorizer is None:
+            lexical = np.zeros(shape, np.float32)
+        else:
+            lexical = (self._vectorizer.transform(queries.lexical) @ self._pool_terms.T).toarray()
+        semantic = self._centered(queries.vectors) @ self._pool_semantic.T
+        return (np.clip(lexical, 0, 1).astype(np.float32),
+                np.clip(semantic, 0, 1).astype(np.float32))
+
+    def similarity(self, queries: Corpus, mode: str = HYBRID) -> np.ndarray:
+        """One (queries x pool) score matrix: fused, or one half alone."""
+        if mode not in MODES:
+            raise ValueError(f"similarity mode must be one of {MODES}, got {mode!r}")
+        lexical, semantic = self.halves(queries)
+        if mode == LEXICAL:
+            return lexical
+        if mode == SEMANTIC:
+            return semantic
+        return self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
+
+    def search(self, queries: Corpus, *, top_k: int, min_score: float, mode: str = HYBRID,
+               exclude: Iterable[Iterable[str]] | None = None) -> list[list[Match]]:
+        """For each query, up to `top_k` pool projects scoring at least `min_score`, best first.
+
+        A query never matches itself (same key); `exclude` names more keys to skip per query.
+        """
+        lexical, semantic = self.halves(queries)
+        scores = {LEXICAL: lexical, SEMANTIC: semantic}.get(mode)
+        if scores is None:
+            scores = self.similarity(queries, mode)
+        excluded = list(exclude) if exclude is not None else [()] * len(queries)
+        pool_keys = self.keys
+        out: list[list[Match]] = []
+        for i, request in enumerate(queries.requests):
+            skip = {request.key, *excluded[i]}
+            row = scores[i]
+            matches: list[Match] = []
+            for j in np.argsort(-row, kind="stable"):
+                if len(matches) >= top_k or row[j] < min_score:
+                    break
+                if pool_keys[j] in skip:
+                    continue
+                matches.append(Match(pool_keys[j], len(matches) + 1, float(row[j]),
+                                     float(lexical[i, j]), float(semantic[i, j])))
+            out.append(matches)
+        return out
+
+
+def link_metrics(relevant: Sequence[set[str]],
+                 results: Sequence[Sequence[Match]]) -> dict:
+    """recall@5, recall@10 and MRR of searches against known links, averaged over the queries
+    that have links (each query counts once, however many links it has)."""
+    rows = [(rel, res) for rel, res in zip(relevant, results, strict=True) if rel]
+    if not rows:
+        return {"recall_at_5": 0.0, "recall_at_10": 0.0, "mrr": 0.0, "n_queries": 0}
+
+    def recall(k: int) -> float:
+        return float(np.mean([len(rel & {m.key for m in res[:k]}) / len(rel) for rel, res in rows]))
+
+    reciprocal = [next((1 / m.rank for m in res if m.key in rel), 0.0) for rel, res in rows]
+    return {"recall_at_5": recall(5), "recall_at_10": recall(10),
+            "mrr": float(np.mean(reciprocal)), "n_queries": len(rows)}
+
+
+def closest_passages(query_passages, query_vectors: np.ndarray, match_passages,
+                     match_vectors: np.ndarray, skip: frozenset[str] = frozenset(),
+                     chars: int = 120) -> str | None:
+    """The pair of sentences, one from each document, closest in meaning: shows a reader at
+    a glance why two requests are alike. Template sentences (`skip`, by SHA-256) and sentences
+    found word for word in both are left out: they say nothing about this pair. None when no
+    pair is left."""
+    if not len(query_vectors) or not len(match_vectors):
+        return None
+    keep_q = [i for i, c in enumerate(query_passages) if c.sha256 not in skip]
+    shared = {c.sha256 for c in query_passages} & {c.sha256 for c in match_passages}
+    keep_m = [j for j, c in enumerate(match_passages) if c.sha256 not in skip | shared]
+    keep_q = [i for i in keep_q if query_passages[i].sha256 not in shared]
+    if not keep_q or not keep_m:
+        return None
+    query_passages = [query_passages[i] for i in keep_q]
+    match_passages = [match_passages[j] for j in keep_m]
+    similarity = query_vectors[keep_q] @ match_vectors[keep_m].T
+    i, j = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
+
+    def quote(text: str) -> str:
+        text = text if len(text) <= chars else text[:chars - 1].rstrip() + "…"
+        return "'" + text.replace("'", "’") + "'"
+
+    return (f"{quote(query_passages[i].text)} ~ {quote(match_passages[j].text)} "
+            f"({float(similarity[i, j]):.2f})")

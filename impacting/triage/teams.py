@@ -1,0 +1,462 @@
+"""The team model: candidates compared by cross-validation, calibrated, with per-team thresholds.
+
+:func:`fit_team_model` is the one entry point the nightly pipeline and `impacting eval` share:
+
+1. Cross-validation on the history (folds in time order: each request is scored by models
+   that did not see it) gives out-of-fold scores for every base candidate.
+2. A calibrator per candidate turns scores into probabilities: one logistic regression over
+   all (request, team) pairs on the score's log-odds and the team's base rate, so rare and
+   common teams share one well-estimated curve. The combination is the weighted mean of the
+   base candidates' probabilities (weights from a grid), calibrated in turn; the candidate
+   kept is the best on the mean of recall@3 and micro-F1.
+3. Per team, the notify threshold is the probability that keeps the target share of that
+   team's past requests (default 95%) above it, pulled toward the threshold of all teams
+   pooled by a number of pseudo-examples (cross-validation picks how many: the fewest
+   notifications at the target). The share used is raised until thresholds chosen on the
+   other folds reach the target on the held-out fold, so the promise holds on requests the
+   thresholds were not chosen on. The unsure band is the same for a higher recall.
+4. Every base candidate is refitted on all the history.
+
+Teams with fewer than `min_team_examples` past requests take their scores from the similarity
+vote, whatever candidate is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from impacting.triage.candidates import (
+    BASE_CANDIDATES,
+    COMBINATION,
+    EMBEDDING_LINEAR,
+    SIMILARITY_VOTE,
+    combination_grid,
+    combine,
+    make_base,
+)
+from impacting.triage.features import Corpus, template_passages
+from impacting.triage.metrics import (
+    NOT_NOTIFIED,
+    NOTIFY,
+    UNSURE,
+    best_f1_threshold,
+    decision_metrics,
+    ranking_metrics,
+)
+from impacting.triage.similar import DEFAULT_LEXICAL_WEIGHT
+
+BLOCKED, ROLLING = "blocked", "rolling"
+
+
+@dataclass(frozen=True)
+class TeamModelConfig:
+    target_recall: float = 0.95
+    unsure_recall: float = 0.98       # the unsure band reaches down to this recall at most...
+    reading_budget: float = 0.40      # ...while notified + unsure stay within this share of teams
+    folds: int = 5
+    fold_scheme: str = BLOCKED        # blocked: K time-ordered blocks; rolling: train on the past only
+    min_team_examples: int = 3        # below this a team's score is the similarity vote
+    neighbours: int = 10
+    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
+    # Pseudo-examples pulling a team's threshold toward the pooled one; cross-validation picks.
+    shrinkage_grid: tuple[float, ...] = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+    combination_step: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.target_recall < 1.0:
+            raise ValueError(f"target recall must be within [0.5, 1), got {self.target_recall}")
+        if not self.target_recall <= self.unsure_recall < 1.0:
+            raise ValueError(f"unsure recall must be within [target recall, 1), got {self.unsure_recall}")
+        if not 0.0 < self.reading_budget <= 1.0:
+            raise ValueError(f"reading budget must be within (0, 1], got {self.reading_budget}")
+        if self.fold_scheme not in (BLOCKED, ROLLING):
+            raise ValueError(f"fold scheme must be {BLOCKED!r} or {ROLLING!r}, got {self.fold_scheme!r}")
+        if self.folds < 2:
+            raise ValueError(f"cross-validation needs at least 2 folds, got {self.folds}")
+
+
+def label_matrix(corpus: Corpus, teams: Sequence[str]) -> np.ndarray:
+    index = {t: j for j, t in enumerate(teams)}
+    labels = np.zeros((len(corpus), len(teams)), dtype=np.int8)
+    for i, request in enumerate(corpus.requests):
+        for team in request.teams:
+            if team in index:
+                labels[i, index[team]] = 1
+    return labels
+
+
+def temporal_order(corpus: Corpus) -> np.ndarray:
+    """Positions oldest first; undated requests keep their place after the dated ones."""
+    return np.array(sorted(range(len(corpus)),
+                           key=lambda i: (corpus.requests[i].created is None,
+                                          corpus.requests[i].created or "", i)), dtype=int)
+
+
+def temporal_folds(corpus: Corpus, folds: int, scheme: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train positions, held-out positions) per fold, by creation date.
+
+    blocked: K consecutive blocks, each held out once (every request gets an out-of-fold
+    score); rolling: K+1 blocks, each block from the second on is scored by a model trained
+    on the blocks before it only (what deployment does; the oldest block gets no score).
+    """
+    order = temporal_order(corpus)
+    if scheme == ROLLING:
+        blocks = [b for b in np.array_split(order, min(folds + 1, len(order))) if len(b)]
+        return [(np.concatenate(blocks[:k]), blocks[k]) for k in range(1, len(blocks))]
+    blocks = [b for b in np.array_split(order, min(folds, len(order))) if len(b)]
+    return [(np.concatenate([b for m, b in enumerate(blocks) if m != k]), blocks[k])
+            for k in range(len(blocks))]
+
+
+class Calibrator:
+    """Probability from a score and the team's base rate, one curve for all teams.
+
+    p = sigmoid(a * logit(score) + b * log(base rate) + c), fitted on out-of-fold scores.
+    Falls back to the raw score when the fit is impossible or not increasing in the score.
+    """
+
+    def __init__(self) -> None:
+        self.coef: np.ndarray | None = None
+
+    @staticmethod
+    def _features(scores: np.ndarray, priors: np.ndarray) -> np.ndarray:
+        s = np.clip(scores, 1e-4, 1 - 1e-4)
+        logits = np.log(s / (1 - s))
+        log_prior = np.broadcast_to(np.log(priors)[None, :], scores.shape)
+        return np.column_stack([logits.ravel(), log_prior.ravel()])
+
+    def fit(self, scores: np.ndarray, labels: np.ndarray, priors: np.ndarray) -> Calibrator:
+        from sklearn.linear_model import LogisticRegression
+
+        y = labels.ravel()
+        if scores.size == 0 or y.min() == y.max():
+            return self
+        model = LogisticRegression(C=100.0, max_iter=1000).fit(self._features(scores, priors), y)
+        if model.coef_[0][0] > 0:
+            self.coef = np.r_[model.coef_[0], model.intercept_[0]]
+        return self
+
+    def __call__(self, scores: np.ndarray, priors: np.ndarray) -> np.ndarray:
+        if self.coef is None:
+            return np.clip(scores, 0.0, 1.0)
+        features = self._features(scores, priors)
+        z = features @ self.coef[:2] + self.coef[2]
+        return (1 / (1 + np.exp(-z))).reshape(scores.shape)
+
+
+def _low_quantile(values: np.ndarray, level: float) -> float | None:
+    """The largest threshold that keeps at least `level` of `values` at or above it."""
+    if not len(values):
+        return None
+    ordered = np.sort(values)
+    allowed_misses = int(np.floor((1 - level) * len(ordered) + 1e-9))
+    return float(ordered[min(allowed_misses, len(ordered) - 1)])
+
+
+def team_thresholds(probabilities: np.ndarray, labels: np.ndarray, level: float,
+                    shrinkage: float) -> np.ndarray:
+    """Per team: the probability above which `level` of its past requests fall, shrunk (in
+    log space) toward the threshold of all teams pooled by `shrinkage` pseudo-examples."""
+    pooled = _low_quantile(probabilities[labels == 1], level)
+    pooled = 0.5 if pooled is None else max(pooled, 1e-6)
+    out = np.full(labels.shape[1], pooled)
+    for j in range(labels.shape[1]):
+        positives = probabilities[labels[:, j] == 1, j]
+        own = _low_quantile(positives, level)
+        if own is None:
+            continue
+        weight = len(positives) / (len(positives) + shrinkage)
+        out[j] = np.exp(weight * np.log(max(own, 1e-6)) + (1 - weight) * np.log(pooled))
+    return out
+
+
+def _cross_fitted_hits(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
+                       level: float, shrinkage: float) -> np.ndarray:
+    """Held-out rows marked where thresholds chosen on the other folds would notify."""
+    notified = np.zeros(labels.shape, dtype=bool)
+    for fold in np.unique(fold_of):
+        held = fold_of == fold
+        thresholds = team_thresholds(probabilities[~held], labels[~held], level, shrinkage)
+        notified[held] = probabilities[held] >= thresholds
+    return notified
+
+
+def choose_level(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
+                 target: float, shrinkage: float) -> float:
+    """The smallest quantile level whose cross-fitted thresholds reach `target` recall."""
+    total = labels.sum()
+    if not total or len(np.unique(fold_of)) < 2:
+        return target
+    for level in np.r_[np.arange(target, 0.999, 0.0025), 0.999, 1.0]:
+        notified = _cross_fitted_hits(probabilities, labels, fold_of, level, shrinkage)
+        if (notified & (labels == 1)).sum() / total >= target:
+            return float(level)
+    return 1.0
+
+
+@dataclass(frozen=True)
+class ThresholdPlan:
+    notify: np.ndarray            # per team
+    unsure: np.ndarray            # per team, at most `notify`
+    notify_level: float
+    unsure_level: float
+    shrinkage: float
+    cross_fitted: np.ndarray      # decisions on the held-out folds with thresholds from the others
+
+
+def choose_thresholds(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
+                      config: TeamModelConfig) -> ThresholdPlan:
+    """Per-team notify and unsure thresholds from out-of-fold probabilities.
+
+    For each candidate shrinkage (how far a team's threshold is pulled toward the pooled one),
+    the quantile level is raised until thresholds chosen on the other folds notify the target
+    share of true teams on the held-out fold; the shrinkage that then notifies the fewest teams
+    per request is kept. Teams with little history need the pull; teams with a lot keep their
+    own threshold.
+
+    Recall comes first: the notify thresholds are never raised to save reading. The unsure band
+    then reaches down toward the thresholds for `unsure_recall`, but only as far as keeps the
+    teams asked to read (notified + unsure) within `reading_budget` of the known teams per
+    request in every cross-validation fold; when notifying alone uses the budget up, the band
+    is empty.
+    """
+    best = None
+    for shrinkage in config.shrinkage_grid:
+        level = choose_level(probabilities, labels, fold_of, config.target_recall, shrinkage)
+        notified = _cross_fitted_hits(probabilities, labels, fold_of, level, shrinkage)
+        recall = (notified & (labels == 1)).sum() / max(labels.sum(), 1)
+        # Reaching the target comes first; then the fewest notifications.
+        key = (recall < config.target_recall - 1e-9, notified.sum())
+        if best is None or key < best[0]:
+            best = (key, shrinkage, level, notified)
+    _, shrinkage, notify_level, notified = best
+    unsure_level = _unsure_level(probabilities, labels, fold_of, config, shrinkage, notify_level,
+                                 notified)
+    notify = team_thresholds(probabilities, labels, notify_level, shrinkage)
+    unsure = np.minimum(notify, team_thresholds(probabilities, labels, unsure_level, shrinkage))
+    decisions = np.full(probabilities.shape, NOT_NOTIFIED, dtype=object)
+    decisions[_cross_fitted_hits(probabilities, labels, fold_of, unsure_level, shrinkage)] = UNSURE
+    decisions[notified] = NOTIFY
+    return ThresholdPlan(notify, unsure, notify_level, unsure_level, shrinkage, decisions)
+
+
+def _unsure_level(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
+                  config: TeamModelConfig, shrinkage: float, notify_level: float,
+                  notified: np.ndarray) -> float:
+    """The deepest unsure level (at most the one for `unsure_recall`) within the reading budget
+    in every fold: the folds are periods of history, and the promise must hold in each."""
+    wanted = max(notify_level, choose_level(probabilities, labels, fold_of, config.unsure_recall,
+                                            shrinkage))
+    budget = config.reading_budget * labels.shape[1]
+    folds = np.unique(fold_of)
+    level = wanted
+    while level > notify_level + 1e-9:
+        asked = (notified | _cross_fitted_hits(probabilities, labels, fold_of, level, shrinkage)).sum(axis=1)
+        if max(asked[fold_of == fold].mean() for fold in folds) <= budget + 1e-9:
+            return level
+        level = max(notify_level, level - 0.0025)
+    return notify_level
+
+
+@dataclass
+class TeamModel:
+    """A trained team model: what it knows, how it scores, and how it decides."""
+
+    teams: list[str]
+    counts: np.ndarray                 # past requests per team
+    candidates: dict                   # base candidate name -> fitted candidate
+    chosen: str
+    weights: dict[str, float]          # combination weights
+    calibrators: dict[str, Calibrator]
+    f1_thresholds: dict[str, float]    # per candidate, on its probabilities (micro-F1 in CV)
+    notify_thresholds: np.ndarray
+    unsure_thresholds: np.ndarray
+    config: TeamModelConfig
+    cv: dict = field(default_factory=dict)
+    training_keys: list[str] = field(default_factory=list)
+    template: frozenset[str] = frozenset()   # template sentences (SHA-256), left out of features
+
+    @property
+    def priors(self) -> np.ndarray:
+        return (self.counts + 0.5) / (max(len(self.training_keys), 1) + 1.0)
+
+    @property
+    def rare(self) -> np.ndarray:
+        return self.counts < self.config.min_team_examples
+
+    def base_scores(self, corpus: Corpus) -> dict[str, np.ndarray]:
+        if not len(corpus):  # nothing awaiting triage
+            return {name: np.zeros((0, len(self.teams)), dtype=np.float32) for name in self.candidates}
+        corpus = corpus.without(self.template)
+        return {name: model.scores(corpus) for name, model in self.candidates.items()}
+
+    def scores(self, corpus: Corpus, candidate: str | None = None,
+               base: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Scores of `candidate` (default: the kept one) before its own calibration; rare teams
+        take the vote's. The combination's are the weighted mean of its members' probabilities."""
+        base = base if base is not None else self.base_scores(corpus)
+        candidate = candidate or self.chosen
+        if candidate == COMBINATION:
+            members = {name: self.calibrators[name](_with_fallback(base, name, self.rare), self.priors)
+                       for name in BASE_CANDIDATES if self.weights.get(name)}
+            return combine(members, self.weights)
+        return _with_fallback(base, candidate, self.rare)
+
+    def probabilities(self, corpus: Corpus, candidate: str | None = None,
+                      base: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        candidate = candidate or self.chosen
+        return self.calibrators[candidate](self.scores(corpus, candidate, base), self.priors)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """NOTIFY at or above a team's threshold, UNSURE in the band below it, else NOT_NOTIFIED."""
+        decisions = np.full(probabilities.shape, NOT_NOTIFIED, dtype=object)
+        decisions[probabilities >= self.unsure_thresholds] = UNSURE
+        decisions[probabilities >= self.notify_thresholds] = NOTIFY
+        return decisions
+
+
+def _with_fallback(base: dict[str, np.ndarray], candidate: str, rare: np.ndarray) -> np.ndarray:
+    """A base candidate's scores with the rare teams' columns taken from the similarity vote."""
+    if candidate == SIMILARITY_VOTE or not rare.any():
+        return base[candidate]
+    return np.where(rare, base[SIMILARITY_VOTE], base[candidate])
+
+
+def _selection_score(metrics: dict) -> float:
+    return (metrics["recall_at_3"] + metrics["micro_f1"]) / 2
+
+
+def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
+                   progress=None) -> TeamModel:
+    """Cross-validate the candidates on `corpus` (requests with known teams), keep the best,
+    calibrate it, choose thresholds, and refit on everything. See the module docstring."""
+    log = progress or (lambda message: None)
+    corpus = corpus.subset([i for i, r in enumerate(corpus.requests) if r.teams])
+    if not len(corpus):
+        raise ValueError("no past request has a team yet: the team model needs at least one "
+                         "request whose team field is filled in")
+    # Sentences most past requests share (a template's questions) say nothing about teams.
+    template = template_passages(corpus)
+    corpus = corpus.without(template)
+    teams = sorted({t for r in corpus.requests for t in r.teams})
+    labels = label_matrix(corpus, teams)
+    counts = labels.sum(axis=0)
+    priors = (counts + 0.5) / (len(corpus) + 1.0)
+    truth = [set(r.teams) for r in corpus.requests]
+
+    # 1. Out-of-fold scores for every base candidate.
+    folds = temporal_folds(corpus, config.folds, config.fold_scheme) if len(corpus) >= 2 else []
+    scored = np.zeros(len(corpus), dtype=bool)
+    fold_of = np.full(len(corpus), -1)
+    oof = {name: np.zeros(labels.shape, dtype=np.float32) for name in BASE_CANDIDATES}
+    rare_oof = np.zeros(labels.shape, dtype=bool)
+    seen_oof = np.zeros(labels.shape, dtype=bool)
+    for number, (train, held) in enumerate(folds):
+        log(f"cross-validation fold {number + 1}/{len(folds)}: {len(train)} to learn, {len(held)} held out")
+        train_corpus, held_corpus = corpus.subset(train), corpus.subset(held)
+        for name in BASE_CANDIDATES:
+            model = make_base(name, config.neighbours, config.lexical_weight)
+            oof[name][held] = model.fit(train_corpus, labels[train]).scores(held_corpus)
+        rare_oof[held] = labels[train].sum(axis=0) < config.min_team_examples
+        seen_oof[held] = labels[train].sum(axis=0) > 0
+        scored[held] = True
+        fold_of[held] = number
+
+    # 2. Combination weights and the kept candidate, on out-of-fold scores.
+    rows = np.flatnonzero(scored)
+    cv_truth = [truth[i] for i in rows]
+    cv_owners = [corpus.requests[i].owner_team for i in rows]
+
+    def finished(candidate: str) -> np.ndarray:
+        base = oof[candidate][rows]
+        if candidate == SIMILARITY_VOTE:
+            return base
+        return np.where(rare_oof[rows], oof[SIMILARITY_VOTE][rows], base)
+
+    calibrators: dict[str, Calibrator] = {}
+    probabilities: dict[str, np.ndarray] = {}
+    f1_thresholds: dict[str, float] = {}
+    ranking: dict[str, dict] = {}
+
+    def assess(raw: np.ndarray, with_k: bool = True) -> dict:
+        calibrator = Calibrator().fit(raw, labels[rows], priors)
+        probs = calibrator(raw, priors)
+        threshold = best_f1_threshold(cv_truth, teams, probs)
+        metrics = ranking_metrics(cv_truth, teams, probs, threshold, cv_owners, with_k=with_k)
+        return {"calibrator": calibrator, "probabilities": probs, "metrics": metrics}
+
+    def keep(name: str, result: dict) -> None:
+        calibrators[name] = result["calibrator"]
+        probabilities[name] = result["probabilities"]
+        f1_thresholds[name] = result["metrics"]["f1_threshold"]
+        ranking[name] = result["metrics"]
+
+    weights = {name: 1.0 / len(BASE_CANDIDATES) for name in BASE_CANDIDATES}
+    if len(rows):
+        for name in BASE_CANDIDATES:
+            keep(name, assess(finished(name)))
+        # The combination averages the members' calibrated probabilities, so each weighs in on
+        # the same scale; its weights are the grid point cross-validation likes best.
+        best_score = -1.0
+        for grid_weights in combination_grid(config.combination_step):
+            score = _selection_score(assess(combine(probabilities, grid_weights), with_k=False)["metrics"])
+            if score > best_score + 1e-9:
+                weights, best_score = grid_weights, score
+        keep(COMBINATION, assess(combine(probabilities, weights)))
+        chosen = max((*BASE_CANDIDATES, COMBINATION),
+                     key=lambda name: (_selection_score(ranking[name]), name == COMBINATION))
+    else:  # a single past request: nothing to cross-validate on
+        chosen = SIMILARITY_VOTE
+        calibrators = {name: Calibrator() for name in (*BASE_CANDIDATES, COMBINATION)}
+        f1_thresholds = {name: 0.5 for name in calibrators}
+    log(f"kept {chosen}" + (f" (weights {weights})" if chosen == COMBINATION else ""))
+
+    # 3. Thresholds for the target recall, checked on held-out folds.
+    if len(rows):
+        probs = probabilities[chosen]
+        # A team absent from a fold's training part cannot be predicted there, but the final
+        # model knows every team: such positives would only drag thresholds to zero.
+        plan = choose_thresholds(probs, labels[rows] * seen_oof[rows], fold_of[rows], config)
+        notify, unsure = plan.notify, plan.unsure
+        cv = {
+            "chosen": chosen,
+            "weights": weights,
+            "folds": len(folds),
+            "fold_scheme": config.fold_scheme,
+            "requests_scored": int(len(rows)),
+            "notify_level": plan.notify_level,
+            "unsure_level": plan.unsure_level,
+            "threshold_shrinkage": plan.shrinkage,
+            "decisions": decision_metrics(cv_truth, teams, plan.cross_fitted),
+            "candidates": ranking,
+            "brier": float(np.mean((probs - labels[rows]) ** 2)),
+        }
+    else:
+        notify = np.full(len(teams), 0.5)
+        unsure = np.full(len(teams), 0.25)
+        cv = {"chosen": chosen, "folds": 0, "requests_scored": 0}
+
+    # 4. Every base candidate on all the history: the combination, the vote fallback and the
+    # explanations need them whichever is kept.
+    log(f"refitting on {len(corpus)} past requests and {len(teams)} teams")
+    fitted = {name: make_base(name, config.neighbours, config.lexical_weight).fit(corpus, labels)
+              for name in BASE_CANDIDATES}
+    return TeamModel(
+        teams=teams, counts=counts, candidates=fitted, chosen=chosen, weights=weights,
+        calibrators=calibrators, f1_thresholds=f1_thresholds, notify_thresholds=notify,
+        unsure_thresholds=unsure, config=config, cv=cv, training_keys=corpus.keys, template=template,
+    )
+
+
+def passage_support(model: TeamModel, passage_vectors: np.ndarray, team: str) -> np.ndarray:
+    """How much each passage pushes the request toward `team`: its log-odds under the
+    embedding model (the document vector is the mean of the passages', so these are exactly
+    the passages that move the document's score)."""
+    embedding = model.candidates[EMBEDDING_LINEAR]
+    j = model.teams.index(team)
+    if not len(passage_vectors):
+        return np.zeros(0)
+    return embedding.decision(passage_vectors)[:, j]

@@ -1,0 +1,36 @@
+"""`impacting eval --section teams --section similar` on real tickets: the figures users get."""
+
+import json
+
+from impacting.cli import main
+from impacting_tests.conftest import FIXTURES
+
+TEAM_FIGURES = ("notify_recall", "notify_per_request", "unsure_per_request", "unsure_or_notify_recall",
+                "reading_saved", "micro_f1", "macro_f1", "recall_at_3", "k_for_95_recall")
+
+
+def test_eval_reports_team_decisions_ranking_and_similar_projects(tmp_path, monkeypatch):
+    text = (FIXTURES / "triage_tickets.bench.jsonl").read_text(encoding="utf-8")
+    lines = [line for line in text.split("\n") if line.strip()]
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:34]) + "\n", encoding="utf-8")
+    (tmp_path / "test.jsonl").write_text("\n".join(lines[34:]) + "\n", encoding="utf-8")
+    monkeypatch.setenv("IMPACTING_TRIAGE_CV_FOLDS", "3")
+    out = tmp_path / "results.json"
+
+    assert main(["eval", "--train", str(tmp_path / "train.jsonl"), "--test", str(tmp_path / "test.jsonl"),
+                 "--out", str(out), "--section", "teams", "--section", "similar"]) == 0
+
+    results = json.loads(out.read_text())
+    teams, similar = results["teams"], results["similar"]
+    for figure in TEAM_FIGURES:
+        assert figure in teams, figure
+    assert 0 <= teams["notify_recall"] <= teams["unsure_or_notify_recall"] <= 1
+    assert 0 <= teams["reading_saved"] <= 1 and teams["n_test"] == 12
+    assert "owner_top1" not in teams  # these records have no owner_team
+    assert set(teams["candidates"]) == {"embedding_linear", "tfidf_linear", "similarity_vote",
+                                        "combination"}
+    assert teams["chosen"] in teams["candidates"]
+    # Linked tickets resemble each other: the fused search finds most links in its top 10.
+    assert similar["n_queries"] > 0 and similar["recall_at_10"] > 0.5
+    assert 0 < similar["mrr"] <= 1 and similar["recall_at_5"] <= similar["recall_at_10"]
+    assert set(similar["modes"]) == {"hybrid", "lexical", "semantic"}

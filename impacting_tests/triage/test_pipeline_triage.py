@@ -1,0 +1,145 @@
+"""The triage stage inside the nightly job, twice, on small real exports in a temporary DuckDB.
+
+- KEP sample (no people): every open request gets team decisions, similar projects and team
+  alerts; the second run retrains nothing and raises no alert twice.
+- Jira issues (people): the people who delivered similar past work are alerted, through a real
+  local webhook, once; feedback from the CSV folder overrides a decision.
+"""
+
+import json
+
+import dagster as dg
+import duckdb
+import pytest
+
+from impacting.definitions import build_definitions
+from impacting.settings import Settings
+from impacting_tests.conftest import copy_sample, raw_fixture_issues
+
+# Small design documents from the sample: storage and API-policy proposals, and three open
+# requests that each resemble some of them (CSI migration, beta APIs, CSI volume expansion).
+PAST_KEPS = ["KEP-2923", "KEP-557", "KEP-603", "KEP-770", "KEP-2261", "KEP-1635", "KEP-2337",
+             "KEP-1333", "KEP-986"]
+OPEN_KEPS = ["KEP-1487", "KEP-3136", "KEP-3107"]
+# Tiny cross-validation keeps the test quick; the mechanics are the same as with 5 folds.
+FAST = {"IMPACTING_TRIAGE_CV_FOLDS": "2"}
+
+
+def _run(export, warehouse, **env):
+    settings = Settings.from_env({"IMPACTING_EXPORT_DIR": str(export),
+                                  "IMPACTING_WAREHOUSE": str(warehouse), **FAST, **env})
+    result = build_definitions(settings).resolve_job_def("nightly").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success, [e.event_specific_data.error.message for e in result.all_events
+                            if e.is_step_failure]
+    return {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+
+
+def _query(path, sql):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def kep_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kep")
+    export = copy_sample(root / "export", PAST_KEPS + OPEN_KEPS)
+    warehouse = root / "wh" / "impacting.duckdb"
+    first = _run(export, warehouse)
+    alerts_after_first = _query(warehouse, "SELECT request_key, recipient_kind, recipient, "
+                                "first_alerted_at FROM alerts ORDER BY ALL")
+    second = _run(export, warehouse)
+    return warehouse, first, second, alerts_after_first
+
+
+def test_every_open_request_gets_decisions_similar_projects_and_alerts(kep_runs):
+    warehouse, first, _, _ = kep_runs
+    open_keys = {k for (k,) in _query(warehouse, "SELECT key FROM projects WHERE len(teams) = 0 "
+                                      "AND status_category <> 'done'")}
+    assert len(open_keys) == 3
+    known = _query(warehouse, "SELECT count(DISTINCT team) FROM (SELECT unnest(teams) AS team "
+                   "FROM projects)")[0][0]
+    per_request = dict(_query(warehouse, "SELECT request_key, count(*) FROM team_predictions GROUP BY 1"))
+    assert per_request == {k: known for k in open_keys}
+    assert _query(warehouse, "SELECT DISTINCT decision FROM team_predictions "
+                  "WHERE decision NOT IN ('notify', 'unsure', 'not_notified')") == []
+    notified = _query(warehouse, "SELECT request_key, team, probability, threshold, reason "
+                      "FROM team_predictions WHERE decision = 'notify'")
+    assert {k for k, *_ in notified} == open_keys
+    for _, team, p, threshold, reason in notified:
+        assert p >= threshold and reason.startswith(f"{team} (p={p:.2f} ≥ {threshold:.2f})")
+        assert "similar past project" in reason
+    assert {k for (k,) in _query(warehouse, "SELECT DISTINCT request_key FROM similar_projects")} \
+        == open_keys
+    assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE similar_key IN "
+                  "(SELECT key FROM projects WHERE len(teams) = 0)") == [(0,)]
+    # Each match says why: the closest pair of sentences.
+    assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE closest_passages IS NULL "
+                  "OR closest_passages NOT LIKE '%~%'") == [(0,)]
+    # KEPs have no people: the notified teams are the recipients.
+    alerted = _query(warehouse, "SELECT DISTINCT request_key, recipient_kind FROM alerts")
+    assert {k for k, _ in alerted} == open_keys and {kind for _, kind in alerted} == {"team"}
+    assert _query(warehouse, "SELECT DISTINCT delivery_status FROM alerts") == [("not_configured",)]
+    assert "| request |" in first["team_predictions"]["at_a_glance"].value
+    assert first["team_model"]["trained"].value is True
+
+
+def test_a_second_run_retrains_nothing_and_raises_no_alert_twice(kep_runs):
+    warehouse, _, second, alerts_after_first = kep_runs
+    assert second["team_model"]["trained"].value is False
+    assert second["alerts"]["alerts_raised"].value == 0
+    assert _query(warehouse, "SELECT request_key, recipient_kind, recipient, first_alerted_at "
+                  "FROM alerts ORDER BY ALL") == alerts_after_first
+    assert _query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1") == [("accepted", 1)]
+
+
+def _jira_export(root):
+    """The real Jira fixture issues; two of the open ones lose their components (to triage)."""
+    issues = raw_fixture_issues()
+    for issue in issues:
+        if issue["key"] in {"ALOY-142", "ALOY-218"}:
+            issue["fields"]["components"] = []
+    (root / "export").mkdir()
+    (root / "export" / "issues.jsonl").write_text("\n".join(json.dumps(i) for i in issues),
+                                                  encoding="utf-8")
+    return root / "export"
+
+
+def test_people_who_delivered_similar_work_are_alerted_once_through_the_webhook(
+        tmp_path, httpserver, monkeypatch):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    hook = httpserver.url_for("/hook") + "?token=s3cret"
+    monkeypatch.setenv("IMPACTING_ALERT_WEBHOOK_URL", hook)
+    export = _jira_export(tmp_path)
+    warehouse = tmp_path / "wh" / "impacting.duckdb"
+    feedback = tmp_path / "feedback"
+    feedback.mkdir()
+    (feedback / "decisions.csv").write_text(
+        "request,team,verdict,author\nALOY-218,Documentation,confirmed,Tony\n", encoding="utf-8")
+    env = {"IMPACTING_ALERT_WEBHOOK_URL": hook, "IMPACTING_SIMILAR_MIN_SCORE": "0.0",
+           "IMPACTING_FEEDBACK_DIR": str(feedback)}
+
+    first = _run(export, warehouse, **env)
+    people = _query(warehouse, "SELECT request_key, recipient, recipient_id, delivery_status "
+                    "FROM alerts WHERE recipient_kind = 'person'")
+    assert people and {k for k, *_ in people} == {"ALOY-142", "ALOY-218"}
+    assert {status for *_, status in people} == {"sent"}
+    posted = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert len(posted) == first["alerts"]["alerts_raised"].value == first["alerts"]["delivered"].value
+    assert {(p["request_key"], p["recipient"]) for p in posted} >= {(k, r) for k, r, _, _ in people}
+    # A person's feedback overrides the model, and is an alert like any notified team.
+    [(decision, decided_by, reason)] = _query(
+        warehouse, "SELECT decision, decided_by, reason FROM team_predictions "
+        "WHERE request_key = 'ALOY-218' AND team = 'Documentation'")
+    assert (decision, decided_by) == ("notify", "feedback") and "confirmed by Tony" in reason
+    assert ("ALOY-218", "Documentation") in {(p["request_key"], p["recipient"]) for p in posted}
+    # Similar projects carry their people and outcome.
+    assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE assignee IS NOT NULL "
+                  "AND status IS NOT NULL") != [(0,)]
+    # The webhook's token never reaches the warehouse or the run's metadata.
+    assert "s3cret" not in str(_query(warehouse, "FROM alerts")) + str(first)
+
+    second = _run(export, warehouse, **env)
+    assert second["alerts"]["alerts_raised"].value == 0
+    assert len(httpserver.log) == len(posted)
