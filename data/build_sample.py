@@ -150,6 +150,21 @@ def write_sample(chosen: list[dict], corpus: list[dict], out: Path, n_open: int)
         (folder / attachment_name).write_text(record["text"], encoding="utf-8")
     for task in delivery_tasks(epics):
         _write_issue(out / "delivery" / f"{task['key']}.json", task)
+    (out / "statuses.json").write_text(json.dumps(status_list(), indent=1) + "\n", encoding="utf-8")
+
+
+def status_list() -> list[dict]:
+    """Every status the sample uses, as Jira's `GET /rest/api/2/status` lists them: what a live
+    source stores in `raw.jira_statuses`, so delivery reporting knows the category of a status
+    that appears only in changelogs (e.g. Closed, Blocked)."""
+    categories = {"Open": "new"} | {name: category for name, category, _ in STATUS.values()} \
+        | TASK_STATUS_CATEGORY
+    statuses = []
+    for number, (name, category) in enumerate(sorted(categories.items()), start=1):
+        category_id, category_name = CATEGORY_NAMES[category]
+        statuses.append({"self": f"{JIRA}/rest/api/2/status/{number}", "id": str(number), "name": name,
+                         "statusCategory": {"id": category_id, "key": category, "name": category_name}})
+    return statuses
 
 
 def _write_issue(path: Path, issue: dict) -> None:

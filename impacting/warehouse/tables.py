@@ -414,14 +414,14 @@ RAW_STATUSES = Table(
     "Jira's status list (`GET /rest/api/2/status`) as a live source stored it: each status and "
     "its category. Delivery reporting takes a status's category from configuration first "
     "(`IMPACTING_DELIVERY_STATUS_CATEGORIES`), then from here, then from the issues' own current "
-    "statuses. Filled by the live Jira source; empty for an export folder.",
+    "statuses. Filled from a live Jira, or from an export folder's `statuses.json`.",
     _cols(
         ("status_id", "VARCHAR", "Jira's status id."),
         ("name", "VARCHAR", "Status name, as changelogs spell it."),
         ("category", "VARCHAR", "Status category key: `new` (To Do), `indeterminate` (In "
          "Progress) or `done` (Done)."),
         ("payload", "JSON", "The status JSON as received."),
-        ("source", "VARCHAR", "`jira` (a live Jira)."),
+        ("source", "VARCHAR", "`jira` (a live Jira) or `export` (an export's `statuses.json`)."),
         ("fetched_at", "TIMESTAMPTZ", "When it was stored, UTC."),
     ),
     key=("status_id",),
