@@ -78,8 +78,8 @@ class TriageSettings:
     cv_folds: int = 5
     min_team_examples: int = 3        # teams with fewer past requests use the similarity vote
     similar_top_k: int = 10
-    similar_min_score: float = 0.125
-    similar_lexical_weight: float = 0.8
+    similar_min_score: float = 0.17
+    similar_lexical_weight: float = 0.6
     feedback_dir: Path | None = None  # None: `feedback/` beside the warehouse file
     alert_webhook_url: Secret | None = field(default=None, repr=False)
 

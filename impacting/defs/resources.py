@@ -130,8 +130,8 @@ class TriageResource(dg.ConfigurableResource):
     cv_folds: int = 5
     min_team_examples: int = 3
     similar_top_k: int = 10
-    similar_min_score: float = 0.125
-    similar_lexical_weight: float = 0.8
+    similar_min_score: float = 0.17
+    similar_lexical_weight: float = 0.6
     feedback_dir: str = "feedback"
     # Set from the environment variable (dg.EnvVar), so the UI shows its name, never the URL.
     webhook_url: str = ""

@@ -15,7 +15,6 @@ def team_model_config(settings: TriageSettings, **overrides) -> TeamModelConfig:
             "reading_budget": settings.reading_budget,
             "folds": settings.cv_folds,
             "min_team_examples": settings.min_team_examples,
-            "lexical_weight": settings.similar_lexical_weight,
             **overrides,
         }
     )

@@ -1,9 +1,13 @@
 """Similar past projects: lexical and semantic similarity fused into one score with a cut-off.
 
 - lexical: TF-IDF cosine of the documents' words (shared names such as "CSI" or "kubelet");
-- semantic: cosine of the document vectors after removing the pool's mean vector (every design
-  document shares a "this is a design document" direction that says nothing about its topic),
-  negative values read as 0;
+- semantic: the best-matching passage pairs. Each sentence (and the title) of one document is
+  paired with its closest sentence in the other; the mean of the `PASSAGE_PAIRS` closest pairs,
+  taken both ways and averaged, is the score (negative values read as 0). Sentence vectors are
+  first centred on the pool's mean sentence vector: every design document shares a "this is a
+  design document" direction that says nothing about its topic. Two documents that share a few
+  specific ideas score high even when the rest of them differ, which a mean of all sentences
+  blurs;
 - fused: `lexical_weight * lexical + (1 - lexical_weight) * semantic`, in [0, 1].
 
 Sentences that many past projects share word for word (template text) are left out of both
@@ -21,12 +25,22 @@ import numpy as np
 from impacting.triage.features import Corpus, template_passages, tfidf_vectorizer
 
 HYBRID, LEXICAL, SEMANTIC = "hybrid", "lexical", "semantic"
-# Chosen on the linked records of both benchmark train splits (KEPs and Jira tickets), the best
-# mean recall@10 of the two: words weigh more than meaning (docs/benchmarks.md).
-DEFAULT_LEXICAL_WEIGHT = 0.8
-# The highest cut-off that costs under one point of recall@10 on both train splits.
-DEFAULT_MIN_SCORE = 0.125
+# Chosen on the linked records of both benchmark train splits (KEPs and Jira tickets) and a
+# leave-one-out search over the whole KEP file, the best mean recall@10 of the three: words weigh
+# a little more than meaning (docs/benchmarks.md).
+DEFAULT_LEXICAL_WEIGHT = 0.6
+# The highest cut-off (0.01 steps) that costs under one point of recall@10 on both train splits.
+DEFAULT_MIN_SCORE = 0.17
+# Passage pairs that make the semantic score: enough that one shared boilerplate-like sentence
+# does not decide it, few enough that a ticket's handful of sentences still count fully.
+PASSAGE_PAIRS = 20
+# Query sentences compared with the whole pool at once (bounds the memory of a long document).
+SENTENCE_BLOCK = 256
 MODES = (HYBRID, LEXICAL, SEMANTIC)
+# How the semantic half compares two documents: their best-matching passage pairs (the search
+# for similar projects), or their centred mean vectors (cheaper; the team model's similarity
+# vote, where it did better in cross-validation).
+PASSAGES, MEAN = "passages", "mean"
 
 
 @dataclass(frozen=True)
@@ -48,9 +62,13 @@ class Match:
 class SimilarityIndex:
     """A pool of past projects that requests can be compared with."""
 
-    def __init__(self, pool: Corpus, lexical_weight: float = DEFAULT_LEXICAL_WEIGHT):
+    def __init__(self, pool: Corpus, lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
+                 semantic: str = PASSAGES):
         if not 0.0 <= lexical_weight <= 1.0:
             raise ValueError(f"lexical_weight must be within [0, 1], got {lexical_weight}")
+        if semantic not in (PASSAGES, MEAN):
+            raise ValueError(f"semantic must be {PASSAGES!r} or {MEAN!r}, got {semantic!r}")
+        self.semantic = semantic
         # Template sentences (shared by many past projects) make every pair look alike.
         self.template = template_passages(pool)
         pool = pool.without(self.template)
@@ -62,17 +80,64 @@ class SimilarityIndex:
         except ValueError:  # no words at all in the pool (empty documents): lexical sees nothing
             self._vectorizer = None
             self._pool_terms = None
-        self._center = pool.vectors.mean(axis=0) if len(pool) else None
-        self._pool_semantic = self._centered(pool.vectors)
+        if semantic == MEAN:
+            self._center = pool.vectors.mean(axis=0) if len(pool) else None
+            self._pool_means = self._centered(pool.vectors)
+            return
+        pool_sentences = [_sentence_vectors(pool, i) for i in range(len(pool))]
+        self._lengths = np.array([len(v) for v in pool_sentences], dtype=np.int64)
+        stacked = (np.vstack([v for v in pool_sentences if len(v)]) if self._lengths.any()
+                   else np.zeros((0, pool.vectors.shape[1]), np.float32))
+        self._center = stacked.mean(axis=0) if len(stacked) else None
+        self._sentences = self._centered(stacked)
+        self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(np.int64)
+        # Which pool document each stacked sentence belongs to, and its place within it.
+        self._owner = np.repeat(np.arange(len(pool)), self._lengths)
 
     def _centered(self, vectors: np.ndarray) -> np.ndarray:
         if self._center is None or not len(vectors):
-            return vectors
+            return vectors.astype(np.float32)
         centered = vectors - self._center
         norms = np.linalg.norm(centered, axis=1, keepdims=True)
         # A zero vector (a request with no words) stays zero: similar to nothing.
         empty = np.linalg.norm(vectors, axis=1, keepdims=True) == 0
-        return np.where(empty | (norms == 0), 0.0, centered / np.maximum(norms, 1e-12))
+        return np.where(empty | (norms == 0), 0.0, centered / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _semantic(self, queries: Corpus) -> np.ndarray:
+        """Mean of the `PASSAGE_PAIRS` best passage pairs, both ways, for each query x pool."""
+        if self.semantic == MEAN:
+            return self._centered(queries.vectors) @ self._pool_means.T
+        out = np.zeros((len(queries), len(self.keys)), np.float32)
+        if not len(self._sentences):
+            return out
+        has = self._lengths > 0
+        for i in range(len(queries)):
+            query = self._centered(_sentence_vectors(queries, i))
+            if not len(query):
+                continue  # a request with no words is similar to nothing
+            # forward: each query sentence's best sentence in every pool document;
+            # backward: each pool sentence's best sentence in the query.
+            forward = np.empty((len(query), len(self.keys)), np.float32)
+            backward = np.full(len(self._sentences), -1.0, np.float32)
+            for start in range(0, len(query), SENTENCE_BLOCK):
+                block = query[start:start + SENTENCE_BLOCK] @ self._sentences.T
+                forward[start:start + len(block)][:, has] = np.maximum.reduceat(
+                    block, self._starts[has], axis=1)
+                np.maximum(backward, block.max(axis=0), out=backward)
+            k = min(PASSAGE_PAIRS, len(query))
+            top = forward if len(query) <= k else \
+                -np.partition(-forward, k - 1, axis=0)[:k]
+            out[i, has] = (top[:, has].mean(axis=0) + self._top_mean(backward)[has]) / 2
+        return out
+
+    def _top_mean(self, values: np.ndarray) -> np.ndarray:
+        """Per pool document, the mean of its `PASSAGE_PAIRS` highest sentence `values`."""
+        order = np.lexsort((-values, self._owner))           # by document, best first
+        owner = self._owner[order]
+        place = np.arange(len(order)) - self._starts[owner]
+        kept = place < PASSAGE_PAIRS
+        sums = np.bincount(owner[kept], weights=values[order][kept], minlength=len(self.keys))
+        return sums / np.maximum(np.minimum(self._lengths, PASSAGE_PAIRS), 1)
 
     def halves(self, queries: Corpus) -> tuple[np.ndarray, np.ndarray]:
         """(lexical, semantic) similarity of each query to each pool project, each in [0, 1]."""
@@ -84,15 +149,17 @@ class SimilarityIndex:
             lexical = np.zeros(shape, np.float32)
         else:
             lexical = (self._vectorizer.transform(queries.lexical) @ self._pool_terms.T).toarray()
-        semantic = self._centered(queries.vectors) @ self._pool_semantic.T
+        semantic = self._semantic(queries)
         return (np.clip(lexical, 0, 1).astype(np.float32),
                 np.clip(semantic, 0, 1).astype(np.float32))
 
     def similarity(self, queries: Corpus, mode: str = HYBRID) -> np.ndarray:
         """One (queries x pool) score matrix: fused, or one half alone."""
+        return self._scores(*self.halves(queries), mode)
+
+    def _scores(self, lexical: np.ndarray, semantic: np.ndarray, mode: str) -> np.ndarray:
         if mode not in MODES:
             raise ValueError(f"similarity mode must be one of {MODES}, got {mode!r}")
-        lexical, semantic = self.halves(queries)
         if mode == LEXICAL:
             return lexical
         if mode == SEMANTIC:
@@ -106,9 +173,7 @@ class SimilarityIndex:
         A query never matches itself (same key); `exclude` names more keys to skip per query.
         """
         lexical, semantic = self.halves(queries)
-        scores = {LEXICAL: lexical, SEMANTIC: semantic}.get(mode)
-        if scores is None:
-            scores = self.similarity(queries, mode)
+        scores = self._scores(lexical, semantic, mode)
         excluded = list(exclude) if exclude is not None else [()] * len(queries)
         pool_keys = self.keys
         out: list[list[Match]] = []
@@ -125,6 +190,15 @@ class SimilarityIndex:
                                      float(lexical[i, j]), float(semantic[i, j])))
             out.append(matches)
         return out
+
+
+def _sentence_vectors(corpus: Corpus, i: int) -> np.ndarray:
+    """The title's vector (when there is one) and the prose passages' vectors of request `i`."""
+    passages = corpus.passage_vectors[i]
+    title = None if corpus.title_vectors is None else corpus.title_vectors[i]
+    if title is None or not title.any():
+        return passages
+    return np.vstack([title[None, :], passages])
 
 
 def link_metrics(relevant: Sequence[set[str]],

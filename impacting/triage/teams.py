@@ -33,6 +33,7 @@ from impacting.triage.candidates import (
     COMBINATION,
     EMBEDDING_LINEAR,
     SIMILARITY_VOTE,
+    VOTE_LEXICAL_WEIGHT,
     combination_grid,
     combine,
     make_base,
@@ -46,7 +47,6 @@ from impacting.triage.metrics import (
     decision_metrics,
     ranking_metrics,
 )
-from impacting.triage.similar import DEFAULT_LEXICAL_WEIGHT
 
 BLOCKED, ROLLING = "blocked", "rolling"
 
@@ -60,7 +60,7 @@ class TeamModelConfig:
     fold_scheme: str = BLOCKED        # blocked: K time-ordered blocks; rolling: train on the past only
     min_team_examples: int = 3        # below this a team's score is the similarity vote
     neighbours: int = 10
-    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
+    lexical_weight: float = VOTE_LEXICAL_WEIGHT   # of the similarity vote
     # Pseudo-examples pulling a team's threshold toward the pooled one; cross-validation picks.
     shrinkage_grid: tuple[float, ...] = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
     combination_step: float = 0.1

@@ -1,10 +1,12 @@
 """Similar past projects with the real model: fused ranking, cut-off, top-k, no self-match."""
 
 import duckdb
+import numpy as np
 import pytest
 
 from impacting.language.encoder import EmbeddingCache, shared_encoder
-from impacting.triage.features import Request, represent
+from impacting.triage import similar
+from impacting.triage.features import Corpus, Request, represent
 from impacting.triage.similar import (
     HYBRID,
     LEXICAL,
@@ -78,3 +80,106 @@ def test_a_request_never_matches_itself(corpora):
     assert all(m.key != request.key for request, matches in zip(pool.requests, results, strict=True)
                for m in matches)
     assert all(len(matches) == len(pool) - 1 for matches in results)
+
+
+def _vector_corpus(prefix: str, sentences: list[np.ndarray], titles: list[np.ndarray]) -> Corpus:
+    """A corpus made of given sentence and title vectors (no words, no model)."""
+    n = len(sentences)
+    return Corpus(
+        requests=[Request(f"{prefix}-{i}", "", "") for i in range(n)],
+        passages=[[] for _ in range(n)], passage_vectors=sentences,
+        vectors=np.zeros((n, sentences[0].shape[1]), np.float32), lexical=[""] * n,
+        title_vectors=np.array(titles, dtype=np.float32),
+    )
+
+
+def _brute_force(pool_sets, query_set, k):
+    """Mean of the k best passage pairs both ways, on vectors centred on the pool's mean sentence."""
+    center = np.vstack([v for v in pool_sets if len(v)]).mean(axis=0)
+
+    def centred(v):
+        x = v - center
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    scores = []
+    for doc in pool_sets:
+        if not len(doc) or not len(query_set):
+            scores.append(0.0)
+            continue
+        pairs = centred(query_set) @ centred(doc).T
+        forward = np.sort(pairs.max(axis=1))[::-1][:k].mean()
+        backward = np.sort(pairs.max(axis=0))[::-1][:k].mean()
+        scores.append(float(np.clip((forward + backward) / 2, 0, 1)))
+    return scores
+
+
+def test_the_semantic_half_is_the_mean_of_the_best_passage_pairs_both_ways(monkeypatch):
+    # Small pair count and block so that long documents are cut to their best pairs and long
+    # queries are compared block by block.
+    monkeypatch.setattr(similar, "PASSAGE_PAIRS", 3)
+    monkeypatch.setattr(similar, "SENTENCE_BLOCK", 2)
+    rng = np.random.default_rng(7)
+    dim = 16
+
+    def unit(n):
+        v = rng.normal(size=(n, dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    no_title = np.zeros(dim, np.float32)
+    pool_sentences = [unit(6), unit(1), np.zeros((0, dim), np.float32), unit(4), unit(2)]
+    pool_titles = [unit(1)[0], no_title, no_title, no_title, unit(1)[0]]
+    query_sentences = [unit(5), unit(2), np.zeros((0, dim), np.float32)]
+    query_titles = [no_title, unit(1)[0], no_title]
+    pool = _vector_corpus("P", pool_sentences, pool_titles)
+    queries = _vector_corpus("Q", query_sentences, query_titles)
+
+    def with_title(sentences, title):
+        return sentences if not title.any() else np.vstack([title[None, :], sentences])
+
+    pool_sets = [with_title(v, t) for v, t in zip(pool_sentences, pool_titles, strict=True)]
+    _, semantic = SimilarityIndex(pool).halves(queries)
+    for i, (v, t) in enumerate(zip(query_sentences, query_titles, strict=True)):
+        expected = _brute_force(pool_sets, with_title(v, t), k=3)
+        assert semantic[i] == pytest.approx(expected, abs=1e-5)
+    # A document with no words (pool P-2, query Q-2) is similar to nothing.
+    assert not semantic[:, 2].any() and not semantic[2].any()
+    # Some pairs are above zero, so the comparison above is not between zeros only.
+    assert semantic[:2].max() > 0.1
+
+
+def test_one_shared_passage_counts_however_long_the_rest_of_the_document_is(monkeypatch):
+    # The same sentence inside a long otherwise unrelated document: a mean of all sentence
+    # vectors would dilute it to nearly nothing; the best-pairs score keeps it.
+    monkeypatch.setattr(similar, "PASSAGE_PAIRS", 2)
+    rng = np.random.default_rng(3)
+    dim = 64
+
+    def unit(n):
+        v = rng.normal(size=(n, dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    shared = unit(1)
+    no_title = np.zeros(dim, np.float32)
+    long_doc = np.vstack([unit(40), shared])
+    pool = _vector_corpus("P", [long_doc, unit(41), unit(41)], [no_title] * 3)
+    query = _vector_corpus("Q", [np.vstack([shared, unit(1)])], [no_title])
+    _, semantic = SimilarityIndex(pool).halves(query)
+    assert int(np.argmax(semantic[0])) == 0
+    assert semantic[0, 0] > semantic[0, 1:].max() + 0.15
+
+
+def test_the_team_vote_s_mean_vector_mode_is_the_centred_mean_cosine(corpora):
+    pool, queries = corpora
+    index = SimilarityIndex(pool, semantic=similar.MEAN)
+    semantic = index.similarity(queries, SEMANTIC)
+    center = pool.vectors.mean(axis=0)
+
+    def unit(v):
+        v = v - center
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+    expected = np.clip(unit(queries.vectors) @ unit(pool.vectors).T, 0, 1)
+    np.testing.assert_allclose(semantic, expected, atol=1e-5)
+    assert semantic[0].argmax() == 0  # the snapshot request is closest to the snapshot project
+    with pytest.raises(ValueError, match="semantic must be"):
+        SimilarityIndex(pool, semantic="average")
