@@ -41,6 +41,8 @@ def markdown_table(frame: pd.DataFrame, width: int = 80) -> str:
     def cell(value: Any) -> str:
         if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
             value = ", ".join(str(v) for v in list(value))
+        if isinstance(value, float) and not pd.isna(value):
+            value = round(value, 4)  # 0.5991 rather than 0.5991479999999999
         text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
         text = " ".join(text.split()).replace("|", "\\|")
         return text if len(text) <= width else text[: width - 1] + "…"
