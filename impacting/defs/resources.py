@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from impacting.settings import Secret, Settings
+from impacting.settings import Secret, Settings, TriageSettings
 from impacting.sources.http_retry import RetryPolicy
 from impacting.sources.issue_source import DocumentPolicy, IssueSource
 from impacting.sources.jira_export import ExportSource
@@ -119,26 +119,28 @@ class LanguageResource(dg.ConfigurableResource):
                                self.summary_method, self.abstractive_model, self.keyword_count)
 
 
+_TRIAGE = TriageSettings()
+
+
 class TriageResource(dg.ConfigurableResource):
     """How team decisions, similar projects, alerts and feedback behave (IMPACTING_TRIAGE_*,
     IMPACTING_SIMILAR_*, IMPACTING_FEEDBACK_DIR, IMPACTING_ALERT_WEBHOOK_URL)."""
 
-    target_recall: float = 0.95
-    unsure_recall: float = 0.98
-    reading_budget: float = 0.40
-    recall_tolerance: float = 0.02
-    cv_folds: int = 5
-    min_team_examples: int = 3
-    similar_top_k: int = 10
-    similar_min_score: float = 0.17
-    similar_lexical_weight: float = 0.6
+    # The defaults are TriageSettings' (one place to change them).
+    target_recall: float = _TRIAGE.target_recall
+    unsure_recall: float = _TRIAGE.unsure_recall
+    reading_budget: float = _TRIAGE.reading_budget
+    recall_tolerance: float = _TRIAGE.recall_tolerance
+    cv_folds: int = _TRIAGE.cv_folds
+    min_team_examples: int = _TRIAGE.min_team_examples
+    similar_top_k: int = _TRIAGE.similar_top_k
+    similar_min_score: float = _TRIAGE.similar_min_score
+    similar_lexical_weight: float = _TRIAGE.similar_lexical_weight
     feedback_dir: str = "feedback"
     # Set from the environment variable (dg.EnvVar), so the UI shows its name, never the URL.
     webhook_url: str = ""
 
     def settings(self):
-        from impacting.settings import TriageSettings
-
         return TriageSettings(
             target_recall=self.target_recall, unsure_recall=self.unsure_recall,
             reading_budget=self.reading_budget,
