@@ -56,10 +56,7 @@ class Encoder:
         return "all-MiniLM-L6-v2" if self.model in BUNDLED_MODELS else self.model
 
     def load(self):
-        """The loaded `SentenceTransformer` (for libraries such as KeyBERT that take the model)."""
-        return self._load()
-
-    def _load(self):
+        """The loaded `SentenceTransformer`, loaded on first use (KeyBERT takes it too)."""
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -77,7 +74,7 @@ class Encoder:
 
     @property
     def dimension(self) -> int:
-        model = self._load()
+        model = self.load()
         getter = getattr(model, "get_embedding_dimension", None) or \
             model.get_sentence_embedding_dimension
         return int(getter())
@@ -85,13 +82,13 @@ class Encoder:
     @property
     def max_words(self) -> int:
         """Roughly how many words fit the model's input window."""
-        return int(self._load().max_seq_length * 0.6)
+        return int(self.load().max_seq_length * 0.6)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (no cache)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._load().encode(list(texts), batch_size=self.batch_size,
+        vectors = self.load().encode(list(texts), batch_size=self.batch_size,
                                       normalize_embeddings=True, convert_to_numpy=True,
                                       show_progress_bar=False)
         return vectors.astype(np.float32, copy=False)
