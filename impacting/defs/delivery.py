@@ -15,7 +15,7 @@ import pandas as pd
 from impacting.defs.metadata import bullet_list, definition_metadata, markdown_table, table_metadata
 from impacting.defs.resources import DeliveryResource, IssueSourceResource, WarehouseResource
 from impacting.delivery.build import build_delivery, default_as_of
-from impacting.delivery.report import ReportData, build_charts, headline, png_charts, write_report
+from impacting.delivery.report import ReportData, build_charts, headline, write_report
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
     DELIVERY_AGEING_WIP,
@@ -67,30 +67,22 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     with warehouse.open().connect() as con:
         projects = read_table(con, PROJECTS)
-        changes = con.execute(
-            f"SELECT * FROM {STATUS_CHANGES.qualified} "
-            "ORDER BY project_key, changed_at, try_cast(history_id AS BIGINT), history_id").df()
+        # Changes at the same instant are replayed in Jira's history order.
+        changes = read_table(con, STATUS_CHANGES,
+                             "ORDER BY project_key, changed_at, try_cast(history_id AS BIGINT), history_id")
         statuses = read_table(con, RAW_STATUSES)
         as_of = settings.as_of or default_as_of(issue_source.kind, projects, changes, datetime.now(UTC))
         tables = build_delivery(projects, changes, statuses, settings, as_of)
         for problem in tables.problems:
             context.log.warning(problem)
-        frames = {
-            DELIVERY_ISSUE_TIMES: tables.issue_times, DELIVERY_STATUS_TIME: tables.status_time,
-            DELIVERY_WEEKLY_FLOW: tables.weekly_flow, DELIVERY_AGEING_WIP: tables.ageing_wip,
-            DELIVERY_BOTTLENECKS: tables.bottlenecks, DELIVERY_FORECASTS: tables.forecasts,
-        }
         metadata = {}
-        for declared, frame in frames.items():
+        for declared, frame in tables.frames.items():
             if declared.name in selected:
                 replace_rows(con, declared, frame)
                 metadata[declared.name] = table_metadata(con, declared, PREVIEWS.get(declared.name, ()))
 
     source = issue_source.open()
-    data = ReportData(as_of=tables.as_of, issue_times=tables.issue_times, status_time=tables.status_time,
-                      weekly_flow=tables.weekly_flow, ageing_wip=tables.ageing_wip,
-                      bottlenecks=tables.bottlenecks, forecasts=tables.forecasts, settings=settings,
-                      source=f"{source.kind}: {source.location}", problems=tables.problems)
+    data = ReportData(tables, settings, source=f"{source.kind}: {source.location}")
     top = headline(data)
     bottleneck = f"{top.bottleneck['status']} ({top.bottleneck['issue_type']})" if top.bottleneck else "none"
     times, weekly = tables.issue_times, tables.weekly_flow
@@ -122,7 +114,6 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         raise dg.Failure(
             f"could not write the delivery report to {path} ({error.strerror or error}); make the "
             "folder writable or set IMPACTING_DELIVERY_REPORT to a writable path") from error
-    pictures = png_charts(charts)
     yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
         "path": dg.MetadataValue.path(str(path)),
         "size_bytes": path.stat().st_size,
@@ -132,7 +123,7 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         "work_in_progress": top.wip,
         "ageing_over_p85": top.over_p85,
         "biggest_bottleneck": bottleneck,
-    } | {f"chart_{chart.key}": dg.MetadataValue.md(_image(chart.title, pictures[chart.key]))
+    } | {f"chart_{chart.key}": dg.MetadataValue.md(_image(chart.title, chart.png()))
          for chart in charts})
 
 

@@ -10,7 +10,6 @@ import pandas as pd
 
 from impacting.delivery.categories import StatusCategories, normalise, resolve_categories
 from impacting.delivery.flow import (
-    IssueFlow,
     IssueRecord,
     Transition,
     ageing_wip,
@@ -22,10 +21,21 @@ from impacting.delivery.flow import (
 )
 from impacting.delivery.forecast import rollup
 from impacting.settings import DeliverySettings
+from impacting.warehouse.tables import (
+    DELIVERY_AGEING_WIP,
+    DELIVERY_BOTTLENECKS,
+    DELIVERY_FORECASTS,
+    DELIVERY_ISSUE_TIMES,
+    DELIVERY_STATUS_TIME,
+    DELIVERY_WEEKLY_FLOW,
+    Table,
+)
 
 
 @dataclass(frozen=True)
 class DeliveryTables:
+    """The six tables, the `as_of` they were measured at, the status map and the data problems."""
+
     as_of: datetime
     issue_times: pd.DataFrame
     status_time: pd.DataFrame
@@ -35,14 +45,20 @@ class DeliveryTables:
     forecasts: pd.DataFrame
     categories: StatusCategories
     problems: tuple[str, ...]
-    flows: tuple[IssueFlow, ...]
+
+    @property
+    def frames(self) -> dict[Table, pd.DataFrame]:
+        """Each declared delivery table with its rows, in `DELIVERY_TABLES` order."""
+        return {
+            DELIVERY_ISSUE_TIMES: self.issue_times, DELIVERY_STATUS_TIME: self.status_time,
+            DELIVERY_WEEKLY_FLOW: self.weekly_flow, DELIVERY_AGEING_WIP: self.ageing_wip,
+            DELIVERY_BOTTLENECKS: self.bottlenecks, DELIVERY_FORECASTS: self.forecasts,
+        }
 
 
 def utc(value) -> datetime | None:
     """A pandas/DuckDB timestamp (any zone) or None/NaT → aware UTC datetime or None."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return None
-    stamp = pd.Timestamp(value)
+    stamp = pd.Timestamp(value)  # None, NaN and NaT all become NaT
     if pd.isna(stamp):
         return None
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
@@ -132,7 +148,6 @@ def build_delivery(projects: pd.DataFrame, changes: pd.DataFrame, jira_statuses:
                          config.forecast_seed),
         categories=categories,
         problems=tuple(problems),
-        flows=tuple(flows),
     )
 
 

@@ -157,17 +157,20 @@ def cycle_time_scatter(times: pd.DataFrame) -> Chart:
     kinds = _types(done)
     figure = make_subplots(rows=max(len(kinds), 1), cols=1, subplot_titles=kinds or None,
                            vertical_spacing=0.12)
-    percentiles = {}
-    for row, kind in enumerate(kinds, 1):
+    # Each type's rows and percentile lines, computed once for both renderings.
+    panels = []
+    for kind in kinds:
         part = _of_type(done, kind)
-        percentiles[kind] = {p: nearest_rank(part["cycle_time_days"].tolist(), p) for p in PERCENTILES}
+        values = part["cycle_time_days"].tolist()
+        panels.append((kind, part, {p: nearest_rank(values, p) for p in PERCENTILES}))
+    for row, (kind, part, lines) in enumerate(panels, 1):
         figure.add_trace(go.Scatter(
             x=part["done_at"], y=part["cycle_time_days"], mode="markers", name=kind,
             marker={"color": CYCLE_COLOUR, "size": 8}, showlegend=False,
             customdata=part[["key", "summary"]].fillna(""),
             hovertemplate="%{customdata[0]} %{customdata[1]}<br>done %{x|%Y-%m-%d}: "
                           "%{y:.1f} days<extra></extra>"), row=row, col=1)
-        for p, value in percentiles[kind].items():
+        for p, value in lines.items():
             figure.add_hline(y=value, line_dash=PERCENTILE_DASH[p][0], line_color=PERCENTILE_COLOURS[p],
                              annotation_text=f"p{p} {value:.1f} d", annotation_position=PERCENTILE_LABEL[p],
                              row=row, col=1)
@@ -176,10 +179,9 @@ def cycle_time_scatter(times: pd.DataFrame) -> Chart:
 
     def png() -> bytes:
         fig, axes = _figure(max(len(kinds), 1), 2.8)
-        for ax, kind in zip(axes, kinds, strict=False):
-            part = _of_type(done, kind)
+        for ax, (kind, part, lines) in zip(axes, panels, strict=False):
             ax.scatter(pd.to_datetime(part["done_at"]), part["cycle_time_days"], s=18, color=CYCLE_COLOUR)
-            for p, value in percentiles[kind].items():
+            for p, value in lines.items():
                 ax.axhline(value, color=PERCENTILE_COLOURS[p], linestyle=PERCENTILE_DASH[p][1],
                            label=f"p{p} {value:.1f} d")
             ax.set_title(f"{kind}: cycle time of finished issues", fontsize=10)
@@ -199,10 +201,16 @@ def ageing(ageing_wip: pd.DataFrame, status_order: list[str]) -> Chart:
     kinds = _types(ageing_wip)
     figure = make_subplots(rows=max(len(kinds), 1), cols=1, subplot_titles=kinds or None,
                            vertical_spacing=0.12)
-    for row, kind in enumerate(kinds, 1):
+    # Each type's rows, status columns and percentile lines, computed once for both renderings.
+    panels = []
+    for kind in kinds:
         part = _of_type(ageing_wip, kind)
-        order = [s for s in status_order if s in set(part["status"])] + \
-            sorted(set(part["status"]) - set(status_order))
+        statuses = set(part["status"])
+        order = [s for s in status_order if s in statuses] + sorted(statuses - set(status_order))
+        first = part.iloc[0]
+        lines = {p: first[f"p{p}_days"] for p in PERCENTILES if pd.notna(first[f"p{p}_days"])}
+        panels.append((kind, part, order, lines))
+    for row, (_, part, order, lines) in enumerate(panels, 1):
         for band, colour in BAND_COLOURS.items():
             points = part[part["band"] == band]
             if not len(points):
@@ -214,33 +222,25 @@ def ageing(ageing_wip: pd.DataFrame, status_order: list[str]) -> Chart:
                 customdata=points[["key", "summary"]].fillna(""),
                 hovertemplate="%{customdata[0]} %{customdata[1]}<br>%{x}: %{y:.1f} days since "
                               "started<extra></extra>"), row=row, col=1)
-        first = part.iloc[0]
-        for p in PERCENTILES:
-            value = first[f"p{p}_days"]
-            if pd.notna(value):
-                figure.add_hline(y=value, line_dash=PERCENTILE_DASH[p][0],
-                                 line_color=PERCENTILE_COLOURS[p], annotation_text=f"p{p} {value:.1f} d",
-                                 annotation_position=PERCENTILE_LABEL[p], row=row, col=1)
+        for p, value in lines.items():
+            figure.add_hline(y=value, line_dash=PERCENTILE_DASH[p][0],
+                             line_color=PERCENTILE_COLOURS[p], annotation_text=f"p{p} {value:.1f} d",
+                             annotation_position=PERCENTILE_LABEL[p], row=row, col=1)
         figure.update_xaxes(categoryorder="array", categoryarray=order, row=row, col=1)
         figure.update_yaxes(title_text="days since started", rangemode="tozero", row=row, col=1)
     _layout(figure, 300 * max(len(kinds), 1) + 60)
 
     def png() -> bytes:
         fig, axes = _figure(max(len(kinds), 1), 2.8)
-        for ax, kind in zip(axes, kinds, strict=False):
-            part = _of_type(ageing_wip, kind)
-            order = [s for s in status_order if s in set(part["status"])] + \
-                sorted(set(part["status"]) - set(status_order))
+        for ax, (kind, part, order, lines) in zip(axes, panels, strict=False):
             for band, colour in BAND_COLOURS.items():
                 points = part[part["band"] == band]
                 if len(points):
                     ax.scatter([order.index(s) for s in points["status"]], points["age_days"], s=30,
                                color=colour, label=band)
-            first = part.iloc[0]
-            for p in PERCENTILES:
-                if pd.notna(first[f"p{p}_days"]):
-                    ax.axhline(first[f"p{p}_days"], color=PERCENTILE_COLOURS[p],
-                               linestyle=PERCENTILE_DASH[p][1], label=f"p{p} {first[f'p{p}_days']:.1f} d")
+            for p, value in lines.items():
+                ax.axhline(value, color=PERCENTILE_COLOURS[p], linestyle=PERCENTILE_DASH[p][1],
+                           label=f"p{p} {value:.1f} d")
             ax.set_xticks(range(len(order)), order, fontsize=8)
             ax.set_title(f"{kind}: age of work in progress (days since started)", fontsize=10)
             ax.legend(fontsize=7, loc="upper left")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from impacting.delivery import charts
+from impacting.delivery.build import DeliveryTables
 from impacting.delivery.categories import CATEGORIES, CATEGORY_LABELS, IN_PROGRESS
 from impacting.settings import DeliverySettings
 
@@ -27,18 +28,11 @@ HEAD_ROWS = 25
 
 @dataclass(frozen=True)
 class ReportData:
-    """The six delivery tables (as analysts see them) and how they were made."""
+    """The delivery tables (with their `as_of` and data problems) and how they were made."""
 
-    as_of: datetime
-    issue_times: pd.DataFrame
-    status_time: pd.DataFrame
-    weekly_flow: pd.DataFrame
-    ageing_wip: pd.DataFrame
-    bottlenecks: pd.DataFrame
-    forecasts: pd.DataFrame
+    tables: DeliveryTables
     settings: DeliverySettings
     source: str = ""
-    problems: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -57,17 +51,17 @@ class Headline:
 
 def headline(data: ReportData) -> Headline:
     """The four figures a leader reads first, and the ones that explain them."""
-    weekly = data.weekly_flow
+    weekly = data.tables.weekly_flow
     last = weekly.iloc[-1] if len(weekly) else None
     previous = weekly.iloc[-2] if len(weekly) > 1 else None
     month_ago = weekly.iloc[-5] if len(weekly) > 4 else None
-    ageing = data.ageing_wip
+    ageing = data.tables.ageing_wip
     over = ageing[ageing["over_p85"].eq(True)] if len(ageing) else ageing
     oldest = over.assign(_ratio=over["age_days"] / over["p85_days"]).sort_values(
         "_ratio", ascending=False).head(5).to_dict("records") if len(over) else []
 
-    window_start = pd.Timestamp(data.as_of) - pd.Timedelta(weeks=data.settings.bottleneck_weeks)
-    times = data.issue_times
+    window_start = pd.Timestamp(data.tables.as_of) - pd.Timedelta(weeks=data.settings.bottleneck_weeks)
+    times = data.tables.issue_times
     recent = times[(times["done_at"] > window_start) & times["cycle_time_days"].notna()] \
         if len(times) else times
     cycle = recent["cycle_time_days"].sum() if len(recent) else 0
@@ -80,7 +74,7 @@ def headline(data: ReportData) -> Headline:
         wip_four_weeks_ago=int(month_ago["in_progress"]) if month_ago is not None else None,
         over_p85=len(over),
         oldest=oldest,
-        bottleneck=biggest_bottleneck(data.bottlenecks),
+        bottleneck=biggest_bottleneck(data.tables.bottlenecks),
         flow_efficiency=efficiency,
         finished_in_window=len(recent),
     )
@@ -113,19 +107,15 @@ def status_order(status_time: pd.DataFrame) -> list[str]:
 
 
 def build_charts(data: ReportData) -> list[charts.Chart]:
+    tables = data.tables
     return [
-        charts.cumulative_flow(data.weekly_flow),
-        charts.throughput_and_wip(data.weekly_flow),
-        charts.cycle_time_scatter(data.issue_times),
-        charts.ageing(data.ageing_wip, status_order(data.status_time)),
-        charts.bottleneck_bars(data.bottlenecks),
-        charts.forecast_ranges(data.forecasts),
+        charts.cumulative_flow(tables.weekly_flow),
+        charts.throughput_and_wip(tables.weekly_flow),
+        charts.cycle_time_scatter(tables.issue_times),
+        charts.ageing(tables.ageing_wip, status_order(tables.status_time)),
+        charts.bottleneck_bars(tables.bottlenecks),
+        charts.forecast_ranges(tables.forecasts),
     ]
-
-
-def png_charts(chart_list: list[charts.Chart]) -> dict[str, bytes]:
-    """The same charts as PNG images, for places that show pictures but run no JavaScript."""
-    return {chart.key: chart.png() for chart in chart_list}
 
 
 def write_report(data: ReportData, path: Path, chart_list: list[charts.Chart] | None = None) -> Path:
@@ -218,8 +208,8 @@ def _tiles(data: ReportData, top: Headline) -> str:
 
 def _definitions(data: ReportData) -> str:
     settings = data.settings
-    categories = (data.status_time[["status", "status_category", "category_source", "is_active"]]
-                  .drop_duplicates("status") if len(data.status_time) else pd.DataFrame())
+    categories = (data.tables.status_time[["status", "status_category", "category_source", "is_active"]]
+                  .drop_duplicates("status") if len(data.tables.status_time) else pd.DataFrame())
     if len(categories):
         order = {c: i for i, c in enumerate(CATEGORIES)}
         categories = categories.assign(
@@ -228,7 +218,7 @@ def _definitions(data: ReportData) -> str:
             is_active=categories["is_active"].map({True: "yes", False: ""}),
         ).sort_values(["_order", "status"])
     terms = [
-        ("As of", f"{data.as_of:%Y-%m-%d %H:%M} UTC: the moment every age and time in status is "
+        ("As of", f"{data.tables.as_of:%Y-%m-%d %H:%M} UTC: the moment every age and time in status is "
          "measured to: the run's time for a live Jira, the newest timestamp in an export folder, "
          "or IMPACTING_DELIVERY_AS_OF. Every timestamp is compared in UTC, whatever offset Jira sent."),
         ("Status category", "Jira's To Do / In Progress / Done grouping of statuses, taken from "
@@ -297,7 +287,7 @@ dt{font-weight:700;margin-top:8px}dd{margin:2px 0 0 16px}.empty{color:#7b8794}
 def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
     """The whole report as one HTML string (plotly.js inlined, no network needed to open it)."""
     top = headline(data)
-    settings = data.settings
+    tables, settings = data.tables, data.settings
     efficiency = f"{top.flow_efficiency:.0%}" if top.flow_efficiency is not None else "–"
     key_line = (f"Flow efficiency of the {top.finished_in_window} issues finished in the last "
                 f"{settings.bottleneck_weeks} weeks: <b>{efficiency}</b> of their cycle time was spent "
@@ -309,36 +299,36 @@ def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
         + "</section>" for chart in chart_list)
 
     bottlenecks = _table(
-        data.bottlenecks, {"issue_type": "Type", "rank_by_total": "Rank (total)", "status": "Status",
+        tables.bottlenecks, {"issue_type": "Type", "rank_by_total": "Rank (total)", "status": "Status",
                            "status_category": "Category", "issues": "Finished issues",
                            "total_days": "Total", "median_days": "Median", "p85_days": "p85",
                            "rank_by_median": "Rank (median)", "stuck_count": "Stuck now",
                            "stuck_keys": "Stuck issues"},
         {c: _days for c in ("total_days", "median_days", "p85_days")})
     ageing = _table(
-        data.ageing_wip.head(HEAD_ROWS),
+        tables.ageing_wip.head(HEAD_ROWS),
         {"key": "Issue", "summary": "Summary", "issue_type": "Type", "status": "Status",
          "age_days": "Age", "days_in_current_status": "In this status", "p85_days": "p85 of type",
          "band": "Band"},
         {c: _days for c in ("age_days", "days_in_current_status", "p85_days")}, highlight="over_p85")
-    more = len(data.ageing_wip) - HEAD_ROWS
+    more = len(tables.ageing_wip) - HEAD_ROWS
     forecasts = _table(
-        data.forecasts, {"parent_key": "Epic", "summary": "Summary", "status": "Status",
+        tables.forecasts, {"parent_key": "Epic", "summary": "Summary", "status": "Status",
                          "children": "Children", "children_done": "Done",
                          "children_in_progress": "In progress", "children_to_do": "To do",
                          "p50_date": "50%", "p85_date": "85%", "p95_date": "95%", "note": "Note"},
         {c: _date for c in ("p50_date", "p85_date", "p95_date")})
-    problems = "".join(f"<li>{_e(p)}</li>" for p in data.problems[:20])
+    problems = "".join(f"<li>{_e(p)}</li>" for p in tables.problems[:20])
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Delivery report, {data.as_of:%Y-%m-%d}</title>
+<title>Delivery report, {tables.as_of:%Y-%m-%d}</title>
 <style>{STYLE}</style>
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
 <h1>Delivery report</h1>
-<p class="meta">As of <b>{data.as_of:%A %d %B %Y, %H:%M} UTC</b> · {len(data.issue_times)} issues ·
+<p class="meta">As of <b>{tables.as_of:%A %d %B %Y, %H:%M} UTC</b> · {len(tables.issue_times)} issues ·
 source {_e(data.source)} · definitions at the end</p>
 <section id="headline"><h2>Headline</h2>{_tiles(data, top)}<p class="key">{key_line}</p></section>
 {figures}

@@ -10,10 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from impacting.delivery import charts
 from impacting.warehouse.tables import DELIVERY_TABLES
 from impacting_tests.delivery.conftest import fixture_export, materialise
 
-CHARTS = ("cumulative_flow", "throughput_wip", "cycle_time", "ageing_wip", "bottlenecks", "forecasts")
+# Each chart, and a colour only its data is drawn in (see charts.py): axes, grid and title alone
+# (an empty chart) already pass the colour and ink counts below, but have none of it.
+DATA_COLOURS = {
+    "cumulative_flow": charts.CATEGORY_COLOURS["done"], "throughput_wip": charts.THROUGHPUT_COLOUR,
+    "cycle_time": charts.CYCLE_COLOUR, "ageing_wip": charts.BAND_COLOURS["over p95"],
+    "bottlenecks": charts.WAITING_COLOUR, "forecasts": charts.FORECAST_COLOUR,
+}
 
 
 def test_all_six_tables_are_written_with_exact_values(delivered):
@@ -74,7 +81,7 @@ def test_report_is_written_self_contained_with_headline_first(delivered):
 
 def test_the_same_charts_are_shown_as_png_metadata(delivered):
     meta = delivered.metadata("delivery_report")
-    for chart in CHARTS:
+    for chart, colour in DATA_COLOURS.items():
         text = meta[f"chart_{chart}"].value
         encoded = re.search(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", text).group(1)
         image = matplotlib.image.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
@@ -82,6 +89,9 @@ def test_the_same_charts_are_shown_as_png_metadata(delivered):
         colours = len(np.unique(pixels[:, 0] << 16 | pixels[:, 1] << 8 | pixels[:, 2]))
         non_white = (pixels.min(axis=1) < 240).mean()
         assert colours > 30 and non_white > 0.02, f"{chart}: {colours} colours, {non_white:.1%} ink"
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        drawn = int((np.abs(pixels - rgb).max(axis=1) <= 6).sum())
+        assert drawn >= 20, f"{chart}: its data was not drawn ({drawn} pixels of {colour})"
 
 
 def test_an_export_is_measured_at_its_newest_timestamp(tmp_path):

@@ -15,9 +15,7 @@ AS_OF = datetime(2024, 3, 20, 12, tzinfo=UTC)
 
 
 def _data(tables, settings=None) -> ReportData:
-    return ReportData(tables.as_of, tables.issue_times, tables.status_time, tables.weekly_flow,
-                      tables.ageing_wip, tables.bottlenecks, tables.forecasts,
-                      settings or DeliverySettings(), "test", tables.problems)
+    return ReportData(tables, settings or DeliverySettings(), "test")
 
 
 def test_the_biggest_bottleneck_is_a_waiting_status_not_active_work():
@@ -52,8 +50,7 @@ def test_an_empty_warehouse_gives_empty_tables_and_a_report_that_says_so(tmp_pat
     changes = pd.DataFrame(columns=["project_key", "changed_at", "from_status", "to_status"])
     as_of = datetime(2024, 3, 20, 13, tzinfo=timezone(timedelta(hours=1)))
     tables = build_delivery(empty, changes, pd.DataFrame(), DeliverySettings(), as_of)
-    assert all(len(frame) == 0 for frame in (tables.issue_times, tables.status_time, tables.weekly_flow,
-                                             tables.ageing_wip, tables.bottlenecks, tables.forecasts))
+    assert len(tables.frames) == 6 and all(len(frame) == 0 for frame in tables.frames.values())
     path = write_report(_data(tables), tmp_path / "r" / "delivery.html")
     page = path.read_text(encoding="utf-8")
     assert "No issue finished in the last 12 weeks" in page and "0 issues" in page
