@@ -24,6 +24,7 @@ from impacting.triage.stage import (
     load_requests,
     prediction_rows,
     raise_alerts,
+    request_details,
     similar_rows,
     verdicts_for,
 )
@@ -47,11 +48,21 @@ def _cache(con, language: LanguageResource) -> EmbeddingCache:
     return EmbeddingCache(con, language.encoder())
 
 
-def _represent(context, requests, cache):
+def _represent(requests, cache):
     try:
         return represent(requests, cache)
     except ModelUnavailable as error:
         raise dg.Failure(str(error)) from error
+
+
+def _pool_and_waiting(con, language: LanguageResource, requests):
+    """The past projects and the requests awaiting triage as corpora (one embedding cache)."""
+    cache = _cache(con, language)
+    return _represent(requests.past, cache), _represent(requests.waiting, cache)
+
+
+def _registry(con, store) -> ModelRegistry:
+    return ModelRegistry(con, store.working_dir / "models")
 
 
 @dg.asset(
@@ -109,14 +120,13 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     config = triage.team_model_config()
     with store.connect() as con:
         requests = load_requests(con, load_feedback(con))
-        registry = ModelRegistry(con, store.working_dir / "models")
+        registry = _registry(con, store)
         if not requests.past:
             context.log.warning("no past request has a team yet, so there is no team model: fill "
                                 "in the team field (IMPACTING_TEAM_FIELD) of past requests, or "
                                 "drop feedback in IMPACTING_FEEDBACK_DIR")
             return dg.MaterializeResult(metadata={"past_requests": 0, "trained": False})
-        cache = _cache(con, language)
-        corpus = _represent(context, requests.past, cache)
+        corpus = _represent(requests.past, _cache(con, language))
         fingerprint = training_fingerprint(corpus, config, language.encoder().model_id)
         trained = registry.needs_training(fingerprint)
         if trained:
@@ -165,12 +175,11 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     similar = triage.similar_config()
     with warehouse.open().connect() as con:
         requests = load_requests(con, load_feedback(con))
-        cache = _cache(con, language)
-        pool = _represent(context, requests.past, cache)
-        waiting = _represent(context, requests.waiting, cache)
-        matches = SimilarityIndex(pool, similar.lexical_weight).search(
-            waiting, top_k=similar.top_k, min_score=similar.min_score)
-        rows = similar_rows(waiting, matches, pool, requests.details, requests.teams_of())
+        pool, waiting = _pool_and_waiting(con, language, requests)
+        index = SimilarityIndex(pool, similar.lexical_weight)
+        matches = index.search(waiting, top_k=similar.top_k, min_score=similar.min_score)
+        rows = similar_rows(waiting, matches, pool, requests.details, requests.teams_of(),
+                            index.template)
         replace_rows(con, SIMILAR_PROJECTS, rows)
         metadata = table_metadata(con, SIMILAR_PROJECTS, ["request_key", "rank", "similar_key",
                                                            "score", "teams"])
@@ -225,15 +234,13 @@ def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     with store.connect() as con:
         feedback = load_feedback(con)
         requests = load_requests(con, feedback)
-        accepted = ModelRegistry(con, store.working_dir / "models").accepted()
+        accepted = _registry(con, store).accepted()
         if accepted is None:
             context.log.warning("no accepted team model (see team_model): no team decisions")
             replace_rows(con, TEAM_PREDICTIONS, pd.DataFrame(columns=list(TEAM_PREDICTIONS.column_names)))
             return dg.MaterializeResult(metadata={"dagster/row_count": 0})
         row, model = accepted
-        cache = _cache(con, language)
-        pool = _represent(context, requests.past, cache)
-        waiting = _represent(context, requests.waiting, cache)
+        pool, waiting = _pool_and_waiting(con, language, requests)
         index = SimilarityIndex(pool, similar.lexical_weight)
         result = triage_requests(model, index, waiting, requests.teams_of(), similar,
                                  verdicts_for(feedback))
@@ -272,10 +279,9 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
            triage: TriageResource) -> dg.MaterializeResult:
     webhook = triage.webhook_url or None
     with warehouse.open().connect() as con:
-        requests = load_requests(con)
         predictions = read_table(con, TEAM_PREDICTIONS)
         version = predictions["model_version"].iloc[0] if len(predictions) else None
-        run = raise_alerts(con, predictions, read_table(con, SIMILAR_PROJECTS), requests.details,
+        run = raise_alerts(con, predictions, read_table(con, SIMILAR_PROJECTS), request_details(con),
                            version, webhook, datetime.now(UTC))
         upsert_rows(con, ALERTS, run.rows)
         metadata = table_metadata(con, ALERTS, ["request_key", "recipient", "recipient_kind",

@@ -84,7 +84,9 @@ def similar_section(train: Corpus, test: Corpus, similar: SimilarConfig) -> dict
     index = SimilarityIndex(pool, similar.lexical_weight)
     keys = set(pool.keys)
     relevant = [set(r.links) & keys - {r.key} for r in test.requests]
-    product = index.search(test, top_k=similar.top_k, min_score=similar.min_score, mode=HYBRID)
+    halves = index.halves(test)  # the passage comparison, once for every search below
+    product = index.search(test, top_k=similar.top_k, min_score=similar.min_score, mode=HYBRID,
+                           halves=halves)
     section = {**link_metrics(relevant, product), "lexical_weight": similar.lexical_weight,
                "min_score": similar.min_score, "top_k": similar.top_k}
     matched = [len(m) for m, rel in zip(product, relevant, strict=True)]
@@ -92,7 +94,7 @@ def similar_section(train: Corpus, test: Corpus, similar: SimilarConfig) -> dict
     section["requests_without_match"] = sum(1 for n in matched if n == 0)
     section["modes"] = {
         mode: link_metrics(relevant, index.search(test, top_k=max(10, similar.top_k), min_score=0.0,
-                                                  mode=mode))
+                                                  mode=mode, halves=halves))
         for mode in MODES
     }
     return section

@@ -41,7 +41,6 @@ class Registration:
     version: str
     status: str
     reason: str
-    retrained: bool
 
 
 def training_fingerprint(corpus: Corpus, config: TeamModelConfig, embedding_model: str) -> str:
@@ -150,4 +149,4 @@ class ModelRegistry:
                 f"UPDATE {MODELS.qualified} SET status = ?, status_reason = ? "
                 "WHERE model_name = ? AND status = ? AND version <> ?",
                 [SUPERSEDED, f"superseded by {version}", name, ACCEPTED, version])
-        return Registration(version, status, reason, retrained=True)
+        return Registration(version, status, reason)

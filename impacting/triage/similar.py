@@ -167,12 +167,15 @@ class SimilarityIndex:
         return self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
 
     def search(self, queries: Corpus, *, top_k: int, min_score: float, mode: str = HYBRID,
-               exclude: Iterable[Iterable[str]] | None = None) -> list[list[Match]]:
+               exclude: Iterable[Iterable[str]] | None = None,
+               halves: tuple[np.ndarray, np.ndarray] | None = None) -> list[list[Match]]:
         """For each query, up to `top_k` pool projects scoring at least `min_score`, best first.
 
         A query never matches itself (same key); `exclude` names more keys to skip per query.
+        `halves`: this index's :meth:`halves` of `queries`, when already computed (several
+        searches of the same queries then compare passages once).
         """
-        lexical, semantic = self.halves(queries)
+        lexical, semantic = halves if halves is not None else self.halves(queries)
         scores = self._scores(lexical, semantic, mode)
         excluded = list(exclude) if exclude is not None else [()] * len(queries)
         pool_keys = self.keys

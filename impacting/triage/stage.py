@@ -26,7 +26,7 @@ from impacting.triage.alerts import (
     plan_alerts,
     webhook_payload,
 )
-from impacting.triage.features import Corpus, Request, template_passages
+from impacting.triage.features import Corpus, Request
 from impacting.triage.feedback import CSV_SOURCE, Feedback, latest_verdicts, training_teams
 from impacting.triage.metrics import NOTIFY
 from impacting.triage.predict import TriageResult, Verdict
@@ -72,6 +72,16 @@ def feedback_rows(feedback: Sequence[Feedback]) -> pd.DataFrame:
     } for f in newest.values()], columns=list(TEAM_FEEDBACK.column_names))
 
 
+def request_details(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The `projects` columns triage reports, by key, for requests (issues without a parent),
+    oldest first; without reading any document text."""
+    return con.execute(
+        f"SELECT key, summary, description, status, status_category, resolution, created_at, "
+        f"resolved_at, teams, assignee, assignee_id, reporter, reporter_id, links, url "
+        f"FROM {PROJECTS.qualified} WHERE parent_key IS NULL ORDER BY created_at NULLS LAST, key"
+    ).df().set_index("key", drop=False)
+
+
 def load_requests(con: duckdb.DuckDBPyConnection, feedback: Sequence[Feedback] = ()) -> Requests:
     """Requests with their text (title, description, then readable documents in attach order).
 
@@ -80,11 +90,7 @@ def load_requests(con: duckdb.DuckDBPyConnection, feedback: Sequence[Feedback] =
     teams are known once people's feedback is applied; requests awaiting triage have no team
     yet and are not done.
     """
-    details = con.execute(
-        f"SELECT key, summary, description, status, status_category, resolution, created_at, "
-        f"resolved_at, teams, assignee, assignee_id, reporter, reporter_id, links, url "
-        f"FROM {PROJECTS.qualified} WHERE parent_key IS NULL ORDER BY created_at NULLS LAST, key"
-    ).df().set_index("key", drop=False)
+    details = request_details(con)
     documents: dict[str, list[str]] = {}
     for key, text in con.execute(
             f"SELECT project_key, text FROM {DOCUMENTS.qualified} "
@@ -123,9 +129,10 @@ def _value(value):
 
 
 def similar_rows(waiting: Corpus, result_matches, pool: Corpus, details: pd.DataFrame,
-                 teams_of: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+                 teams_of: Mapping[str, Sequence[str]],
+                 template: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """`similar_projects` rows; `template` (the index's template sentences) is never quoted."""
     rows = []
-    template = template_passages(pool)
     for i, (request, matches) in enumerate(zip(waiting.requests, result_matches, strict=True)):
         for match in matches:
             past = details.loc[match.key]
@@ -215,11 +222,10 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, predictions: pd.DataFrame, simi
         retried = len(failed_before)
         rows.extend(failed_before.to_dict("records"))
     sent = failed = 0
-    for row in rows:
-        if not webhook_url:
-            continue
-        summary = details.loc[row["request_key"], "summary"] if row["request_key"] in details.index else None
-        url = details.loc[row["request_key"], "url"] if row["request_key"] in details.index else None
+    for row in rows if webhook_url else []:
+        known = row["request_key"] in details.index
+        summary = details.loc[row["request_key"], "summary"] if known else None
+        url = details.loc[row["request_key"], "url"] if known else None
         alert = Alert(row["request_key"], row["recipient"], row["recipient_kind"], row["score"],
                       row["reason"], row["recipient_id"])
         error = deliver(webhook_payload(alert, summary, _value(url)), webhook_url)

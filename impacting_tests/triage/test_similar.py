@@ -68,10 +68,13 @@ def test_the_related_past_project_comes_first_and_an_unusual_request_gets_none(c
 def test_each_half_alone_and_the_fusion_rank_the_link(corpora):
     pool, queries = corpora
     index = SimilarityIndex(pool)
+    halves = index.halves(queries)
     for mode in (HYBRID, LEXICAL, SEMANTIC):
         results = index.search(queries, top_k=5, min_score=0.0, mode=mode)
         metrics = link_metrics([set(q.links) for q in queries.requests], results)
         assert metrics["n_queries"] == 1 and metrics["recall_at_5"] == 1.0 and metrics["mrr"] == 1.0
+        # Halves computed once (as the evaluation does for its several searches) give the same.
+        assert index.search(queries, top_k=5, min_score=0.0, mode=mode, halves=halves) == results
 
 
 def test_a_request_never_matches_itself(corpora):
