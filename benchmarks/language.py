@@ -52,10 +52,6 @@ def plain_composition(keybert, encoder, text: str, config: LanguageConfig):
     return keywords, summaries
 
 
-def ours(cache, extractor, config, corpus, key: str, text: str):
-    return analyse_document(key, text, cache, config, corpus, extractor)
-
-
 def memory_probe(data: Path, key: str, which: str) -> None:
     """In a fresh process: run one side on one document and print its peak RSS in MiB."""
     record = next(r for r in load_records(data) if r["key"] == key)
@@ -65,8 +61,8 @@ def memory_probe(data: Path, key: str, which: str) -> None:
         with duckdb.connect(":memory:") as con:
             cache = EmbeddingCache(con, encoder)
             corpus = CorpusStats.build([chunk_document(key, record["text"])])
-            ours(cache, KeywordExtractor(cache, corpus, config.keywords), config, corpus, key,
-                 record["text"])
+            analyse_document(key, record["text"], cache, config, corpus,
+                             KeywordExtractor(cache, corpus, config.keywords))
     else:
         from keybert import KeyBERT
 
@@ -134,17 +130,16 @@ def main() -> None:
             plain_composition(keybert, encoder, record["text"], config)
             plain_seconds.append(time.perf_counter() - started)
             started = time.perf_counter()
-            ours(cache, extractor, config, corpus, record["key"], record["text"])
+            analyse_document(record["key"], record["text"], cache, config, corpus, extractor)
             our_seconds.append(time.perf_counter() - started)
             print(f"  {record['key'][:48]:48} {len(record['text'].split()):>6} words  plain "
                   f"{plain_seconds[-1]:7.2f} s  ours {our_seconds[-1]:7.2f} s", flush=True)
         first_embedded = cache.stats.embedded
-        before = cache.stats.embedded
         for record in sample:
             started = time.perf_counter()
-            ours(cache, extractor, config, corpus, record["key"], record["text"])
+            analyse_document(record["key"], record["text"], cache, config, corpus, extractor)
             rerun_seconds.append(time.perf_counter() - started)
-        rerun_embedded = cache.stats.embedded - before
+        rerun_embedded = cache.stats.embedded - first_embedded
 
     total_words = sum(words)
     figures = {

@@ -102,16 +102,15 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     fold_of = rng.permutation(len(documents)) % args.folds
-    full = {r["key"]: r for r in records}
     grid = list(combinations(args.grid))
     started = time.perf_counter()
     # scores[c, d] = ROUGE (1, 2, L) of combination c on document d, with the template
     # sentences of every record outside d's fold (the corpus a training split would see).
     templates = []
+    chunked = {r["key"]: chunk_document(r["key"], r["text"]) for r in records}  # once, not per fold
     for fold in range(args.folds):
         held = {d.key for d, f in zip(documents, fold_of, strict=True) if f == fold}
-        corpus = CorpusStats.build(chunk_document(k, r["text"]) for k, r in full.items()
-                                   if k not in held)
+        corpus = CorpusStats.build(c for k, c in chunked.items() if k not in held)
         templates.append(corpus.template_sentences)
     scores = np.zeros((len(grid), len(documents), 3))
     for c, params in enumerate(grid):

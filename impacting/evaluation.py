@@ -65,8 +65,11 @@ def load_records(path: Path | str) -> list[dict[str, Any]]:
             except json.JSONDecodeError as error:
                 raise BenchmarkFileError(f"{path}:{number}: not JSON ({error.msg}); each line "
                                          "must be one JSON object") from error
+            if not isinstance(record, dict):
+                raise BenchmarkFileError(f"{path}:{number}: not a JSON object; each line must "
+                                         "be one object with a string `key` and `text`")
             missing = [f for f in REQUIRED_FIELDS if not isinstance(record.get(f), str)]
-            if not isinstance(record, dict) or missing:
+            if missing:
                 raise BenchmarkFileError(f"{path}:{number}: missing text fields {missing}; every "
                                          "record needs a string `key` and `text`")
             if record["key"] in keys:

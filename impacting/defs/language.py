@@ -1,5 +1,6 @@
 """Language: documents → chunks embedded once → summaries and keywords."""
 
+from collections.abc import Callable
 
 import dagster as dg
 import pandas as pd
@@ -20,7 +21,7 @@ from impacting.language.rows import (
 from impacting.language.stage import EXECUTIVE, summarise_document, title_vector
 from impacting.language.vectors import embed_chunks, prose_chunks
 from impacting.warehouse.store import read_table, replace_rows
-from impacting.warehouse.tables import CHUNKS, DOCUMENTS, KEYWORDS, SUMMARIES
+from impacting.warehouse.tables import CHUNKS, DOCUMENTS, KEYWORDS, SUMMARIES, Table
 
 GROUP = "language"
 # Documents embedded per model call batch: bounds memory on large collections.
@@ -37,9 +38,34 @@ def _open_cache(con, language: LanguageResource) -> EmbeddingCache:
     return EmbeddingCache(con, language.encoder())
 
 
-def _kept(previous: pd.DataFrame, document_ids: set[str]) -> pd.DataFrame:
-    """Rows of the last run for documents that failed now, so a failure never loses them."""
-    return previous[previous["document_id"].isin(document_ids)]
+def _replace_keeping(con, table: Table, frames: list[pd.DataFrame], failed: set[str]) -> None:
+    """Replace `table` with `frames` plus the last run's rows of the documents in `failed`, so a
+    failure never loses them (the old rows are read only when something failed)."""
+    if failed:
+        previous = read_table(con, table)
+        frames = [*frames, previous[previous["document_id"].isin(failed)]]
+    replace_rows(con, table, concat(frames, table.column_names))
+
+
+def _each_document(context: dg.AssetExecutionContext, documents: dict[str, list],
+                   projects: dict[str, str | None], what: str,
+                   rows_for: Callable[[str, list], pd.DataFrame]
+                   ) -> tuple[list[pd.DataFrame], list[str], set[str]]:
+    """`rows_for(document_id, chunks)` for every document, with the problems and the failed
+    documents. One odd document is reported and skipped; a model that cannot load fails the run."""
+    frames, problems, failed = [], [], set()
+    for document_id, document_chunks in documents.items():
+        try:
+            frames.append(rows_for(document_id, document_chunks))
+        except ModelUnavailable as error:
+            raise dg.Failure(str(error)) from error
+        except Exception as error:  # one odd document must not stop the others
+            failed.add(document_id)
+            problems.append(f"{document_id} ({projects[document_id]}): no {what} ({error}); "
+                            f"its previous {what} are kept")
+    for problem in problems:
+        context.log.warning(problem)
+    return frames, problems, failed
 
 
 @dg.asset(
@@ -59,7 +85,6 @@ def chunks(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             f"SELECT document_id, project_key, text FROM {DOCUMENTS.qualified} "
             "WHERE extraction_status = 'ok' AND text IS NOT NULL ORDER BY document_id"
         ).fetchall()
-        previous = read_table(con, CHUNKS)
         cache = _open_cache(con, language)
         frames, problems, failed = [], [], set()
         for start in range(0, len(documents), EMBED_BATCH_DOCUMENTS):
@@ -80,7 +105,7 @@ def chunks(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                        for (key, chunks), document_prose in zip(batch, prose, strict=True)]
         for problem in problems:
             context.log.warning(problem)
-        replace_rows(con, CHUNKS, concat([*frames, _kept(previous, failed)], CHUNKS.column_names))
+        _replace_keeping(con, CHUNKS, frames, failed)
         metadata = table_metadata(con, CHUNKS, ["document_id", "chunk_index", "kind", "text"])
         kinds = dict(con.execute(f"SELECT kind, count(*) FROM {CHUNKS.qualified} GROUP BY 1 "
                                  "ORDER BY 1").fetchall())
@@ -118,28 +143,18 @@ def summaries(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     with warehouse.open().connect() as con:
         documents, projects = _document_chunks(con)
         templates = CorpusStats.build(documents.values()).template_sentences
-        previous = read_table(con, SUMMARIES)
         cache = _open_cache(con, language)
-        frames, problems, failed = [], [], set()
-        for document_id, document_chunks in documents.items():
+
+        def rows_for(document_id: str, document_chunks: list) -> pd.DataFrame:
             prose = prose_chunks(document_chunks)
-            try:
-                vectors = embed_chunks(cache, prose)
-                result = summarise_document(prose, vectors, config, templates,
-                                            title_vector(cache, document_chunks))
-            except ModelUnavailable as error:
-                raise dg.Failure(str(error)) from error
-            except Exception as error:  # one odd document must not stop the others
-                failed.add(document_id)
-                problems.append(f"{document_id} ({projects[document_id]}): no summary ({error}); "
-                                "its previous summaries are kept")
-                continue
-            frames.append(summary_rows(document_id, projects[document_id],
-                                       sum(c.words for c in prose), result))
-        for problem in problems:
-            context.log.warning(problem)
-        replace_rows(con, SUMMARIES, concat([*frames, _kept(previous, failed)],
-                                            SUMMARIES.column_names))
+            result = summarise_document(prose, embed_chunks(cache, prose), config, templates,
+                                        title_vector(cache, document_chunks))
+            return summary_rows(document_id, projects[document_id], sum(c.words for c in prose),
+                                result)
+
+        frames, problems, failed = _each_document(context, documents, projects, "summaries",
+                                                  rows_for)
+        _replace_keeping(con, SUMMARIES, frames, failed)
         metadata = table_metadata(con, SUMMARIES)
         executive = con.execute(
             f"SELECT project_key, document_id, words, text AS executive_summary "
@@ -172,28 +187,20 @@ def keywords(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     with warehouse.open().connect() as con:
         documents, projects = _document_chunks(con)
         corpus = CorpusStats.build(documents.values())
-        previous = read_table(con, KEYWORDS)
         cache = _open_cache(con, language)
         try:
             extractor = KeywordExtractor(cache, corpus, config.keywords)
         except ModelUnavailable as error:
             raise dg.Failure(str(error)) from error
-        frames, problems, failed = [], [], set()
-        for document_id, document_chunks in documents.items():
-            try:
-                vectors = embed_chunks(cache, prose_chunks(document_chunks))
-                found = extractor.extract(document_chunks, vectors)
-            except ModelUnavailable as error:
-                raise dg.Failure(str(error)) from error
-            except Exception as error:  # one odd document must not stop the others
-                failed.add(document_id)
-                problems.append(f"{document_id} ({projects[document_id]}): no keywords ({error}); "
-                                "its previous keywords are kept")
-                continue
-            frames.append(keyword_rows(document_id, projects[document_id], found))
-        for problem in problems:
-            context.log.warning(problem)
-        replace_rows(con, KEYWORDS, concat([*frames, _kept(previous, failed)], KEYWORDS.column_names))
+
+        def rows_for(document_id: str, document_chunks: list) -> pd.DataFrame:
+            vectors = embed_chunks(cache, prose_chunks(document_chunks))
+            return keyword_rows(document_id, projects[document_id],
+                                extractor.extract(document_chunks, vectors))
+
+        frames, problems, failed = _each_document(context, documents, projects, "keywords",
+                                                  rows_for)
+        _replace_keeping(con, KEYWORDS, frames, failed)
         metadata = table_metadata(con, KEYWORDS, ["document_id", "rank", "phrase", "score"])
         glance = con.execute(f"""
             SELECT d.project_key, d.file_name, s.text AS executive_summary,

@@ -64,12 +64,13 @@ class KeywordExtractor:
     def extract(self, chunks: Sequence[Chunk], prose_vectors: np.ndarray) -> list[Keyword]:
         """The top keywords of a document from all its `chunks` and its prose sentence vectors."""
         counts = document_phrases(chunks)
-        phrases = self._candidates(counts, sum(c.words for c in keyword_source(chunks)))
+        source = keyword_source(chunks)
+        phrases = self._candidates(counts, sum(c.words for c in source))
         if not phrases or len(prose_vectors) == 0:
             return []
         from sklearn.feature_extraction.text import CountVectorizer
 
-        text = "\n".join(c.text for c in keyword_source(chunks))
+        text = "\n".join(c.text for c in source)
         # The vocabulary is exactly our candidates, so KeyBERT's word embeddings line up with it.
         vectorizer = CountVectorizer(vocabulary=phrases, analyzer=phrase_analyzer())
         found = self.keybert.extract_keywords(

@@ -117,16 +117,8 @@ def analyse_document(document_id: str, text: str, cache: EmbeddingCache, config:
 
 
 def run_language_stage(documents: Iterable[tuple[str, str]], cache: EmbeddingCache,
-                       config: LanguageConfig | None = None,
-                       corpus: CorpusStats | None = None) -> list[DocumentLanguage]:
-    """The language stage over `(document_id, text)` pairs.
-
-    Without `corpus`, document frequencies come from these documents themselves, as in the
-    nightly run; `impacting eval` passes the training documents' instead.
-    """
-    config = config or LanguageConfig()
-    documents = list(documents)
-    if corpus is None:
-        corpus = CorpusStats.build(chunk_document(i, t) for i, t in documents)
+                       config: LanguageConfig, corpus: CorpusStats) -> list[DocumentLanguage]:
+    """The language stage over `(document_id, text)` pairs, with document frequencies from
+    `corpus` (`impacting eval` passes the training documents')."""
     extractor = KeywordExtractor(cache, corpus, config.keywords)
     return [analyse_document(i, t, cache, config, corpus, extractor) for i, t in documents]

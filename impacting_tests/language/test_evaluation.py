@@ -41,6 +41,9 @@ def test_a_bad_benchmark_file_names_the_line_and_the_fix(tmp_path):
     bad.write_text('{"key": "A", "text": "x"}\nnot json\n')
     with pytest.raises(BenchmarkFileError, match=r"bad.jsonl:2: not JSON"):
         load_records(bad)
+    bad.write_text('["A", "x"]\n')
+    with pytest.raises(BenchmarkFileError, match=r":1: not a JSON object"):
+        load_records(bad)
     bad.write_text('{"key": "A"}\n')
     with pytest.raises(BenchmarkFileError, match=r":1: missing text fields \['text'\]"):
         load_records(bad)

@@ -6,8 +6,13 @@ import duckdb
 import pytest
 
 from impacting.definitions import build_definitions
+from impacting.defs.language import _replace_keeping
 from impacting.defs.publish import PUBLISHED_KEY
+from impacting.language.keywords import Keyword
+from impacting.language.rows import keyword_rows
 from impacting.settings import Settings
+from impacting.warehouse.store import ensure_tables, read_table
+from impacting.warehouse.tables import KEYWORDS
 from impacting_tests.conftest import copy_sample
 
 # Three short design documents from the sample keep the two model runs quick.
@@ -87,3 +92,18 @@ def test_language_tables_are_filled_and_a_rerun_embeds_nothing(export, tmp_path)
         assert second[asset]["texts_embedded"].value == 0, asset
         assert second[asset]["texts_reused"].value > 0, asset
     assert _query(warehouse, "SELECT count(*) FROM summaries") == [(2 * documents,)]
+
+
+def test_a_document_that_fails_keeps_its_previous_rows_and_the_others_are_replaced(tmp_path):
+    def rows(document_id, phrase):
+        return keyword_rows(document_id, "KEP-1", [Keyword(phrase, 0.5, 0.5, 0.0, 1)])
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        ensure_tables(con, [KEYWORDS])
+        _replace_keeping(con, KEYWORDS, [rows("A", "old a"), rows("B", "old b"),
+                                         rows("C", "old c")], set())
+        _replace_keeping(con, KEYWORDS, [rows("A", "new a")], {"B"})
+        table = read_table(con, KEYWORDS, "ORDER BY document_id")
+    # A is replaced, B failed and keeps last run's row, C is gone from the collection.
+    assert list(zip(table["document_id"], table["phrase"], strict=True)) == [("A", "new a"),
+                                                                            ("B", "old b")]
