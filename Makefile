@@ -13,14 +13,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test ui webserver daemon clean sample chromium
+.PHONY: install run test test-fast ui webserver daemon clean sample chromium
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "impacting needs Python 3.11 or newer; set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,eval]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,6 +31,12 @@ run: install
 test: install chromium
 	$(BIN)/ruff check impacting impacting_tests data benchmarks scripts
 	$(BIN)/pytest
+
+# The edit-test loop: lint and every test not marked slow (no whole-pipeline runs, model loads,
+# browsers or servers). `make test` is what CI runs.
+test-fast: install
+	$(BIN)/ruff check impacting impacting_tests data benchmarks scripts
+	$(BIN)/pytest -m "not slow"
 
 # A test opens the delivery report in headless Chromium (Debian's package), installed here when
 # missing. Without root this only says what to run; the test then fails saying the same.

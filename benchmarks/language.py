@@ -33,10 +33,10 @@ import numpy as np
 from impacting.evaluation import load_records
 from impacting.language import baselines
 from impacting.language.chunking import chunk_document
-from impacting.language.corpus import CorpusStats
+from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache, shared_encoder
 from impacting.language.keywords import KeywordExtractor
-from impacting.language.stage import LanguageConfig, analyse_document
+from impacting.language.analysis import LanguageConfig, analyse_document
 from impacting.language.vectors import prose_chunks
 
 
@@ -55,7 +55,7 @@ def plain_composition(keybert, encoder, text: str, config: LanguageConfig):
 def memory_probe(data: Path, key: str, which: str) -> None:
     """In a fresh process: run one side on one document and print its peak RSS in MiB."""
     record = next(r for r in load_records(data) if r["key"] == key)
-    config = LanguageConfig()
+    config = LanguageConfig.from_settings()
     encoder = shared_encoder()
     if which == "ours":
         with duckdb.connect(":memory:") as con:
@@ -114,7 +114,7 @@ def main() -> None:
     print(f"{len(sample)} documents, {sum(words):,} words (longest {longest['key']}, "
           f"{words[0]:,} words)")
 
-    config = LanguageConfig()
+    config = LanguageConfig.from_settings()
     encoder = shared_encoder()
     encoder.encode(["warm up the model"])  # loading is not what is measured
     keybert = KeyBERT(model=encoder.load())

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from impacting.settings import var
+
 EXAMPLE_QUERIES = (
     ("Requests waiting for triage",
      "SELECT key, summary, created_at FROM projects WHERE status_category = 'new' "
@@ -38,13 +40,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="leave the published file alone (only the working database changes)")
     run.add_argument("--verbose", action="store_true", help="show Dagster's debug events too")
     run.add_argument("--full", action="store_true",
-                     help="live Jira: re-read every issue JIRA_JQL matches and remove the ones it "
+                     help=f"live Jira: re-read every issue {var('source.jira_jql')} matches and remove the "
+                     "ones it "
                      "no longer matches (reconciliation); without it a run fetches only what changed")
 
     _add_summarise_parser(commands)
     _add_eval_parser(commands)
+    config = commands.add_parser(
+        "config", help="print the effective settings (secrets masked) and where each came from",
+        description="Every setting: its environment variable, the value in effect (secrets are "
+        "shown as '*** (set)'), and whether it came from the environment or its default.")
+    config.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     args = parser.parse_args(argv)
+    if args.command == "config":
+        return _config(args)
     if args.command == "summarise":
         return _summarise(args)
     if args.command == "eval":
@@ -88,8 +98,8 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
     if not keys:
         print(f"impacting: --select {selection!r} matches no asset", file=sys.stderr)
         return 2
-    if full and dg.AssetKey("jira_issues") not in keys:
-        print(f"impacting: --full re-reads Jira in the jira_issues asset, which --select "
+    if full and dg.AssetKey(["raw", "jira_issues"]) not in keys:
+        print(f"impacting: --full re-reads Jira in the jira_sync step (raw/jira_issues), which --select "
               f"{selection!r} leaves out; add it, e.g. --select 'group:ingest'", file=sys.stderr)
         return 2
 
@@ -100,7 +110,7 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
     log_level = "DEBUG" if verbose else "INFO"
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if full:
-        run_config["ops"] = {"jira_issues": {"config": {"full_refresh": True}}}
+        run_config["ops"] = {"jira_sync": {"config": {"full_refresh": True}}}
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance, asset_selection=sorted(keys), raise_on_error=False,
@@ -142,7 +152,7 @@ def _add_summarise_parser(commands) -> None:
         "summarise", help="summarise a document at any length, with its keywords",
         description="Print a document's executive summary, a summary at the length you ask "
         "for, and its keywords. Without --ratio or --words the standard summary uses "
-        "IMPACTING_SUMMARY_WORDS or IMPACTING_SUMMARY_RATIO.",
+        f"{var('language.summary_words')} or {var('language.summary_ratio')}.",
     )
     summarise.add_argument("source", help="a document file (.md, .txt, .html, .docx, .pdf), '-' "
                            "for standard input, or a request key / document id in the warehouse")
@@ -150,10 +160,10 @@ def _add_summarise_parser(commands) -> None:
     degree.add_argument("--ratio", type=float, help="length as a share of the document, e.g. 0.05")
     degree.add_argument("--words", type=int, help="length in words, e.g. 300")
     summarise.add_argument("--executive-words", type=int,
-                           help="executive summary length (default IMPACTING_EXECUTIVE_WORDS, 60)")
+                           help=f"executive summary length (default {var('language.executive_words')}, 60)")
     summarise.add_argument("--keywords", type=int, help="how many keywords (default 10)")
     summarise.add_argument("--method", choices=["extractive", "abstractive"],
-                           help="default IMPACTING_SUMMARY_METHOD (extractive)")
+                           help=f"default {var('language.summary_method')} (extractive)")
     summarise.add_argument("--cache", type=Path, help="a DuckDB file to keep embeddings in "
                            "(default: the warehouse's cache when no run holds it)")
     summarise.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -162,43 +172,31 @@ def _add_summarise_parser(commands) -> None:
 def _summarise(args) -> int:
     import json
 
-    from impacting.language.encoder import ModelUnavailable, shared_encoder
-    from impacting.language.on_demand import (
-        DocumentNotFound,
-        find_documents,
-        open_workspace,
-        summarise_documents,
-    )
-    from impacting.language.stage import EXECUTIVE, STANDARD, language_config
-    from impacting.language.summarise import Degree, DegreeError
-    from impacting.settings import Settings, SettingsError
+    from impacting.errors import ActionableError
+    from impacting.language.analysis import EXECUTIVE, STANDARD, LanguageConfig
+    from impacting.language.encoder import shared_encoder
+    from impacting.language.on_demand import find_documents, open_workspace, summarise_documents
+    from impacting.language.summarise import Degree
+    from impacting.settings import Settings
 
     try:
         settings = Settings.from_env()
         if args.ratio is not None or args.words is not None:
             Degree(ratio=args.ratio, words=args.words)  # says what is wrong with a bad length
+        changes = {name: value for name, value in (
+            ("executive_words", args.executive_words), ("summary_method", args.method),
+            ("keyword_count", args.keywords)) if value is not None}
         if args.ratio is not None:
-            ratio, words = args.ratio, None
+            changes |= {"summary_ratio": args.ratio, "summary_words": None}
         elif args.words is not None:
-            ratio, words = settings.summary_ratio, args.words
-        else:
-            ratio, words = settings.summary_ratio, settings.summary_words
-        config = language_config(
-            summary_ratio=ratio, summary_words=words,
-            executive_words=args.executive_words or settings.executive_words,
-            summary_method=args.method or settings.summary_method,
-            abstractive_model=settings.abstractive_model,
-            keyword_count=args.keywords or settings.keyword_count,
-        )
-        if (args.method or settings.summary_method) == "abstractive" and config.abstractive is None:
-            raise SettingsError("--method abstractive needs IMPACTING_ABSTRACTIVE_MODEL: a local "
-                                "folder with a transformers seq2seq model and its tokenizer")
-        with open_workspace(settings.warehouse_path, shared_encoder(settings.embedding_model),
+            changes |= {"summary_words": args.words}
+        config = LanguageConfig.from_settings(settings.language, **changes)
+        with open_workspace(settings.warehouse_path, shared_encoder(settings.language.embedding_model),
                             args.cache) as workspace:
             documents = find_documents(args.source, workspace, settings.warehouse_path)
             results = summarise_documents(documents, workspace, config)
             note = workspace.note
-    except (SettingsError, DegreeError, DocumentNotFound, ModelUnavailable) as error:
+    except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
         return 2
     print(f"impacting: {note}", file=sys.stderr)
@@ -243,10 +241,11 @@ def _eval(args) -> int:
 
     import duckdb
 
-    from impacting.evaluation import SECTIONS, BenchmarkFileError, evaluate, write_results
-    from impacting.language.encoder import EmbeddingCache, ModelUnavailable, shared_encoder
-    from impacting.language.stage import language_config
-    from impacting.settings import Settings, SettingsError
+    from impacting.errors import ActionableError
+    from impacting.evaluation import SECTIONS, evaluate, write_results
+    from impacting.language.analysis import LanguageConfig
+    from impacting.language.encoder import EmbeddingCache, shared_encoder
+    from impacting.settings import Settings
 
     unknown = sorted(set(args.sections or ()) - set(SECTIONS))
     if unknown:
@@ -255,22 +254,45 @@ def _eval(args) -> int:
         return 2
     try:
         settings = Settings.from_env()
-        config = language_config(settings.summary_ratio, settings.summary_words,
-                                 settings.executive_words, settings.summary_method,
-                                 settings.abstractive_model, settings.keyword_count)
+        config = LanguageConfig.from_settings(settings.language)
         if args.cache:
             args.cache.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(args.cache) if args.cache else ":memory:") as con:
-            cache = EmbeddingCache(con, shared_encoder(settings.embedding_model))
+            cache = EmbeddingCache(con, shared_encoder(settings.language.embedding_model))
             results = evaluate(args.train, args.test, cache=cache, config=config,
                                sections=args.sections, triage=settings.triage,
                                log=lambda line: print(f"impacting: {line}", file=sys.stderr))
-    except (SettingsError, BenchmarkFileError, ModelUnavailable) as error:
+    except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
         return 2
     path = write_results(results, args.out)
     print(json.dumps(results, indent=2))
     print(f"impacting: results written to {path}", file=sys.stderr)
+    return 0
+
+
+def _config(args) -> int:
+    import json
+
+    from impacting.settings import Settings, SettingsError
+    from impacting.settings_report import effective_settings
+
+    try:
+        rows = effective_settings(Settings.from_env())
+    except SettingsError as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["variable"]) for r in rows)
+    group = None
+    for row in rows:
+        if row["group"] != group:
+            group = row["group"]
+            print(f"\n[{group}]")
+        marker = "" if row["from"] == "default" else "  (from the environment)"
+        print(f"  {row['variable']:<{width}}  {row['value']}{marker}")
     return 0
 
 

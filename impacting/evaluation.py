@@ -21,23 +21,25 @@ from typing import Any
 
 import numpy as np
 
+from impacting.errors import ActionableError
 from impacting.language import baselines
-from impacting.language.chunking import chunk_document, clean_inline
-from impacting.language.corpus import CorpusStats
-from impacting.language.encoder import EmbeddingCache
-from impacting.language.stage import (
+from impacting.language.analysis import (
     LanguageConfig,
     run_language_stage,
     summarise_chunks,
     title_vector,
 )
+from impacting.language.chunking import chunk_document, clean_inline
+from impacting.language.document_frequencies import CorpusStats
+from impacting.language.encoder import EmbeddingCache
 from impacting.language.summarise import Degree, main_sections, select_sentences
 from impacting.language.vectors import embed_chunks, prose_chunks
 from impacting.settings import TriageSettings
-from impacting.triage.config import similar_config, team_model_config
+from impacting.triage.corpus import Corpus, Request, represent
 from impacting.triage.evaluate import similar_section as triage_similar
 from impacting.triage.evaluate import teams_section as triage_teams
-from impacting.triage.features import Corpus, Request, represent
+from impacting.triage.similar import SimilarConfig
+from impacting.triage.teams import TeamModelConfig
 
 REQUIRED_FIELDS = ("key", "text")
 MIN_REFERENCE_WORDS = 20
@@ -45,7 +47,7 @@ ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 BOOTSTRAP_SAMPLES = 2000
 
 
-class BenchmarkFileError(ValueError):
+class BenchmarkFileError(ActionableError, ValueError):
     """A benchmark file that cannot be read; the message names the file, the line and the fix."""
 
 
@@ -88,7 +90,7 @@ class Evaluation:
     train: list[dict[str, Any]]
     test: list[dict[str, Any]]
     cache: EmbeddingCache
-    config: LanguageConfig = field(default_factory=LanguageConfig)
+    config: LanguageConfig = field(default_factory=LanguageConfig.from_settings)
     log: Callable[[str], None] = print
     triage: TriageSettings = field(default_factory=TriageSettings)
 
@@ -136,8 +138,11 @@ def summary_section(run: Evaluation) -> dict[str, Any]:
     section is removed from the text first. Every method fills the same word budget from the
     same prose sentences, and every summary is cut to the reference's length before scoring.
     """
-    from rouge_score import rouge_scorer
-
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError as error:
+        raise BenchmarkFileError("the summary section scores ROUGE, which needs the `eval` extra: "
+                                 "pip install -e '.[eval]' (make test installs it)") from error
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     skip = run.train_corpus.template_sentences
     methods = ("ours", "lead", "lexrank", "centroid")
@@ -285,7 +290,7 @@ def teams_section(run: Evaluation) -> dict[str, Any]:
     `candidates`. Model choice, calibration and thresholds come from cross-validation on the
     train records only (`impacting.triage.evaluate`)."""
     train, test = run.triage_corpora
-    out = triage_teams(train, test, team_model_config(run.triage), similar_config(run.triage), run.log)
+    out = triage_teams(train, test, TeamModelConfig.from_settings(run.triage), run.log)
     run.log(f"teams: {out['chosen']}, notify recall {out['notify_recall']:.3f}, reading saved "
             f"{out['reading_saved']:.3f}, recall@3 {out['recall_at_3']:.3f}")
     return out
@@ -295,7 +300,7 @@ def similar_section(run: Evaluation) -> dict[str, Any]:
     """Similar past projects for the test records with links (pool: train + test, minus the
     record): recall@5/10 and MRR of the fused search, and of its lexical and semantic halves."""
     train, test = run.triage_corpora
-    out = triage_similar(train, test, similar_config(run.triage))
+    out = triage_similar(train, test, SimilarConfig.from_settings(run.triage))
     run.log(f"similar: {out['n_queries']} queries, recall@10 {out['recall_at_10']:.3f}")
     return out
 
@@ -319,7 +324,7 @@ def evaluate(train_path: Path | str, test_path: Path | str, *, cache: EmbeddingC
     if unknown:
         raise ValueError(f"unknown evaluation sections {unknown}; choose from {sorted(SECTIONS)}")
     run = Evaluation(load_records(train_path), load_records(test_path), cache,
-                     config or LanguageConfig(), log, triage or TriageSettings())
+                     config or LanguageConfig.from_settings(), log, triage or TriageSettings())
     results: dict[str, Any] = {}
     for name, section in SECTIONS.items():
         if sections and name not in sections:

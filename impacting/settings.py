@@ -1,413 +1,530 @@
-"""Environment → typed settings, read and validated once.
+"""The one settings schema: every knob, declared once with its type, default, range and meaning.
 
-Every knob a platform engineer turns lives here, with its environment variable and default,
-so there is one place to look. Secrets are wrapped in :class:`Secret`, whose ``repr`` and ``str``
-never show the value, so a logged or printed ``Settings`` cannot leak a token.
+Each setting is a field of a group model below (`WarehouseSettings`, `SourceSettings`, ...) that
+names its environment variable. Everything else derives from these declarations:
+
+- :meth:`Settings.from_env` reads the environment (relative paths resolve against the checkout);
+- the Dagster resources in `impacting.defs.resources` are generated from the same fields, so a
+  value typed into the launchpad passes the same range checks and cross-checks;
+- `impacting config` prints the effective settings (secrets masked), and the README's settings
+  tables are rendered from them (`impacting.settings_report`; a test keeps them in sync);
+- messages elsewhere name a variable through :func:`var`, so each variable's name is written
+  once, here.
+
+Secrets are :class:`Secret`, whose ``repr`` and ``str`` never show the value. This module
+imports no stage: the stages import it. It is long because it is nothing but declarations (one
+field of about five lines per setting, and the checks that belong with them); the machinery is
+in `settings_base` and what people read in `settings_report`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from impacting.delivery.categories import parse_category
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from impacting.settings_base import (
+    Names,
+    Pairs,
+    ProjectPath,
+    Secret,
+    SettingsError,
+    SettingsGroup,
+    project_root,
+    resolve_path,
+    resource_type,
+    setting,
+)
 
+__all__ = ["GROUPS", "Secret", "Settings", "SettingsError", "project_root", "resource_type", "var"]
 
-def project_root() -> Path:
-    """The checkout the package runs from (editable install), else the current directory.
-
-    Relative paths in settings resolve against it, so `make run`, `dagster dev` and the daemon
-    agree on where the warehouse is whatever directory they were started from.
-    """
-    candidate = PACKAGE_DIR.parent
-    if (candidate / "pyproject.toml").is_file() and (candidate / "workspace.yaml").is_file():
-        return candidate
-    return Path.cwd()
-
-
-SAMPLE_DIR = PACKAGE_DIR.parent / "data" / "sample"
-DEFAULT_WAREHOUSE = Path("warehouse") / "impacting.duckdb"
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable and the fix."""
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
-class Secret:
-    """A credential that never shows itself in logs, reprs, metadata or error messages."""
+# --- the groups ---------------------------------------------------------------------------------
 
-    __slots__ = ("_value",)
+class WarehouseSettings(SettingsGroup):
+    """Where the analysts' DuckDB file is published."""
 
-    def __init__(self, value: str):
-        self._value = value
+    group: ClassVar[str] = "warehouse"
 
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-@dataclass(frozen=True)
-class TriageSettings:
-    """Team relevance, similar projects, alerts and feedback (IMPACTING_TRIAGE_*, ...)."""
-
-    target_recall: float = 0.95       # share of impacted teams that must be notified
-    unsure_recall: float = 0.98       # the unsure band reaches down to this recall at most,
-    reading_budget: float = 0.40      # while notified + unsure stay within this share of teams
-    recall_tolerance: float = 0.02    # how much worse a retrained model may be and still serve
-    cv_folds: int = 5
-    min_team_examples: int = 3        # teams with fewer past requests use the similarity vote
-    similar_top_k: int = 10
-    similar_min_score: float = 0.17
-    similar_lexical_weight: float = 0.6
-    feedback_dir: Path | None = None  # None: `feedback/` beside the warehouse file
-    alert_webhook_url: Secret | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    """How the live Jira is read and which attachments are design documents (JIRA_*, IMPACTING_DOCUMENT_*)."""
-
-    jira_extra_fields: tuple[str, ...] = ()  # besides the built-in list; ("*all",) for every field
-    jira_timeout_seconds: float = 30.0
-    jira_max_retries: int = 5
-    jira_retry_base_seconds: float = 1.0
-    jira_max_wait_seconds: float = 300.0
-    jira_overlap_minutes: float = 5.0
-    jira_reconcile_days: float = 7.0  # 0: only on `impacting run --full`
-    document_extensions: tuple[str, ...] = ()  # empty: the built-in list
-    document_mime_types: tuple[str, ...] = ()  # empty: the built-in list
-    document_max_bytes: int = 50 * 1024 * 1024
-
-
-DEFAULT_DELIVERY_REPORT = Path("reports") / "delivery.html"
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    """Delivery reporting (IMPACTING_DELIVERY_*).
-
-    - `active_statuses`: statuses where work is actively done (flow efficiency's numerator);
-      every other status, queues and reviews included, counts as waiting.
-    - `status_categories`: status name -> `new` / `indeterminate` / `done`, overriding Jira.
-    - `bottleneck_weeks`: bottlenecks look at issues finished in this many recent weeks.
-    - `forecast_weeks`: forecasts sample the weekly throughput of this many recent weeks.
-    - `forecast_trials`, `forecast_seed`: Monte Carlo trials, and the seed that makes runs repeat.
-    - `report_path`: where the HTML report is written each run.
-    - `as_of`: the "now" ages and times in status are measured to; None = the source's own (the
-      run's time for a live Jira, the newest timestamp in an export folder).
-    """
-
-    active_statuses: tuple[str, ...] = ("In Progress",)
-    status_categories: Mapping[str, str] = field(default_factory=dict)
-    bottleneck_weeks: int = 12
-    forecast_weeks: int = 12
-    forecast_trials: int = 10_000
-    forecast_seed: int = 1
-    report_path: Path = DEFAULT_DELIVERY_REPORT
-    as_of: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the pipeline needs to know about its environment."""
-
-    warehouse_path: Path
-    source: str  # "export" or "jira"
-    export_dir: Path
-    team_field: str
-    embedding_model: str
-    schedule_cron: str
-    schedule_timezone: str
-    jira_url: str | None = None
-    jira_email: str | None = None
-    jira_api_token: Secret | None = field(default=None, repr=False)
-    jira_pat: Secret | None = field(default=None, repr=False)
-    jira_jql: str | None = None
-    # Language: summary lengths and method, keywords per document.
-    summary_ratio: float = 0.1
-    summary_words: int | None = None  # when set, the standard summary's length instead of the ratio
-    executive_words: int = 60
-    summary_method: str = "extractive"  # or "abstractive" (needs abstractive_model)
-    abstractive_model: str | None = None
-    keyword_count: int = 10
-    # Triage: team decisions, similar projects, alerts, feedback.
-    triage: TriageSettings = field(default_factory=TriageSettings)
-    # Ingest: live Jira tuning and the design-document policy.
-    ingest: IngestSettings = field(default_factory=IngestSettings)
-    # Delivery: flow metrics, forecasts and the report.
-    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    path: ProjectPath = setting(
+        Path("warehouse") / "impacting.duckdb", env="IMPACTING_WAREHOUSE",
+        description="the published DuckDB file; working state lives beside it in `impacting.work/`",
+        example="a file path such as warehouse/impacting.duckdb", topic="general")
 
     @property
     def working_dir(self) -> Path:
         """Working state beside the published file: `impacting.duckdb` → `impacting.work/`."""
-        return self.warehouse_path.with_name(self.warehouse_path.stem + ".work")
+        return self.path.with_name(self.path.stem + ".work")
+
+
+class ScheduleSettings(SettingsGroup):
+    """When the nightly run starts."""
+
+    group: ClassVar[str] = "schedule"
+
+    cron: str = setting("0 2 * * *", env="IMPACTING_SCHEDULE_CRON",
+                        description="when the nightly run starts", topic="general",
+                        example="a five-field cron expression, e.g. '0 2 * * *' for 02:00 every day")
+    timezone: str = setting("UTC", env="IMPACTING_SCHEDULE_TIMEZONE",
+                            description="the cron's time zone (IANA name)", topic="general",
+                            example="an IANA name such as 'UTC' or 'Europe/London'")
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{cls.env('cron')}={value!r} is not a five-field cron expression, "
+                             "e.g. '0 2 * * *' for 02:00 every day")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{cls.env('timezone')}={value!r} is not a time zone; use an IANA "
+                             "name such as 'UTC' or 'Europe/London'") from None
+        return value
+
+
+DEFAULT_MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+
+
+class SourceSettings(SettingsGroup):
+    """Where requests come from: an export folder or a live Jira, and which attachments are
+    design documents."""
+
+    group: ClassVar[str] = "source"
+
+    kind: Literal["export", "jira"] | None = setting(
+        None, env="IMPACTING_SOURCE", description="where requests come from",
+        shown_default="`jira` when a Jira URL is set, else `export`", topic="general",
+        example="'export' (a folder of Jira JSON) or 'jira' (a live Jira at the Jira URL)")
+    export_dir: ProjectPath = setting(
+        Path("data") / "sample", env="IMPACTING_EXPORT_DIR",
+        description="a folder of Jira issue JSON (see below)", shown_default="`data/sample`",
+        example="a folder path such as data/sample", topic="general")
+    team_field: str = setting(
+        "components", env="IMPACTING_TEAM_FIELD", topic="general",
+        description="the Jira field naming the teams involved: `components`, `labels` or a "
+        "custom field id such as `customfield_10100` (also requested from Jira)",
+        example="components, labels or a custom field id such as customfield_10100")
+    jira_url: str | None = setting(
+        None, env="JIRA_URL", topic="jira", shown_default="(unset: the export folder)",
+        description="the Jira's base address, with its context path if it has one; never put "
+        "credentials in it", example="https://yourcompany.atlassian.net")
+    jira_email: str | None = setting(
+        None, env="JIRA_EMAIL", topic="jira",
+        description="Cloud: the account's email (basic auth with the API token below)",
+        example="triage-bot@yourcompany.com")
+    jira_api_token: Secret | None = setting(
+        None, env="JIRA_API_TOKEN", secret=True, topic="jira",
+        description="Cloud: an API token (id.atlassian.com); a secret", example="an API token")
+    jira_pat: Secret | None = setting(
+        None, env="JIRA_PAT", secret=True, topic="jira",
+        description="Data Center: a personal access token (bearer auth) instead; a secret",
+        example="a personal access token")
+    jira_jql: str | None = setting(
+        None, env="JIRA_JQL", topic="jira", shown_default="(required for a live Jira)",
+        description="which issues are project requests; any `ORDER BY` is ignored",
+        example="project = REQ AND issuetype = Epic")
+    jira_extra_fields: Names = setting(
+        (), env="JIRA_EXTRA_FIELDS", topic="jira", shown_default="",
+        description="more fields to store besides the built-in list (comma-separated ids, e.g. "
+        "`customfield_10020`), or `*all`", example="comma-separated field ids")
+    jira_overlap_minutes: float = setting(
+        5.0, env="JIRA_OVERLAP_MINUTES", topic="jira", ge=1.0, le=1440,
+        description="how far before the cursor each run looks again (JQL has minute precision; "
+        "search is eventually consistent)", example="minutes between 1 and 1440, e.g. 5")
+    jira_reconcile_days: float = setting(
+        7.0, env="JIRA_RECONCILE_DAYS", topic="jira", ge=0.0, le=3650,
+        description="how often a run lists the whole scope (ids and dates only) to remove issues "
+        "deleted or moved out of it; `0`: only with `--full`",
+        example="days between full listings, e.g. 7 (0: only --full)")
+    jira_timeout_seconds: float = setting(
+        30.0, env="JIRA_TIMEOUT_SECONDS", topic="jira", ge=0.01, le=3600,
+        description="the longest wait for one answer", example="seconds to wait for one answer, e.g. 30")
+    jira_max_retries: int = setting(
+        5, env="JIRA_MAX_RETRIES", topic="jira", ge=0, le=100,
+        description="retries of a request after 429, 5xx, a dropped connection or a timeout",
+        example="a number of retries between 0 and 100, e.g. 5")
+    jira_retry_base_seconds: float = setting(
+        1.0, env="JIRA_RETRY_BASE_SECONDS", topic="jira", ge=0.0, le=600,
+        description="the first backoff; it doubles each retry (with jitter), up to a minute",
+        example="the first backoff in seconds, e.g. 1")
+    jira_max_wait_seconds: float = setting(
+        300.0, env="JIRA_MAX_WAIT_SECONDS", topic="jira", ge=0.0, le=86400,
+        description="the longest single wait; a `Retry-After` asking for more fails the run "
+        "instead of stalling it", example="the longest single wait in seconds, e.g. 300")
+    document_extensions: Names = setting(
+        (), env="IMPACTING_DOCUMENT_EXTENSIONS", topic="documents",
+        shown_default="`md, markdown, txt, text, html, htm, docx, pdf` and the unreadable "
+        "`doc, odt, rtf, pages, wpd, ppt, pptx, odp, key` (kept and reported)",
+        description="which attachments are design documents, by extension (comma-separated)",
+        example="comma-separated extensions such as md, pdf")
+    document_mime_types: Names = setting(
+        (), env="IMPACTING_DOCUMENT_MIME_TYPES", topic="documents",
+        shown_default="Markdown, plain text, HTML, PDF and DOCX",
+        description="...or by MIME type (comma-separated)",
+        example="comma-separated MIME types such as text/markdown")
+    document_max_bytes: int = setting(
+        DEFAULT_MAX_DOCUMENT_BYTES, env="IMPACTING_DOCUMENT_MAX_BYTES", topic="documents",
+        ge=1, le=10**12, shown_default="`52428800` (50 MiB)",
+        description="a larger attachment is listed with `fetch_status = 'too_large'` and never "
+        "downloaded", example="a size in bytes, e.g. 52428800 (50 MiB)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_follows_jira_url(cls, values: Any) -> Any:
+        if isinstance(values, dict) and not values.get("kind"):
+            values = {**values, "kind": "jira" if values.get("jira_url") else "export"}
+        elif isinstance(values, dict):
+            values = {**values, "kind": str(values["kind"]).strip().lower()}
+        return values
+
+    @field_validator("jira_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            # The message must not repeat the URL: it holds a credential.
+            raise ValueError(
+                f"{cls.env('jira_url')} holds a user name or password; remove them from the URL "
+                f"and set {cls.env('jira_email')} + {cls.env('jira_api_token')} (Cloud) or "
+                f"{cls.env('jira_pat')} (Data Center)")
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(
+                f"{cls.env('jira_url')}={url!r} is not a web address; use the Jira's base "
+                "address, e.g. https://yourcompany.atlassian.net or https://jira.example.com/jira")
+        return url
+
+    @field_validator("document_extensions")
+    @classmethod
+    def _bare_extensions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.lower().lstrip(".") for e in value))
+
+    @field_validator("document_mime_types")
+    @classmethod
+    def _lower_mime_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.lower() for m in value))
+
+    @model_validator(mode="after")
+    def _jira_needs_its_url(self) -> SourceSettings:
+        if self.kind == "jira" and not self.jira_url:
+            raise ValueError(f"{self.env('kind')}=jira needs {self.env('jira_url')}, e.g. "
+                             "https://yourcompany.atlassian.net")
+        return self
+
+    @property
+    def location(self) -> str:
+        """Where the source reads from, safe to show (never a credential)."""
+        return self.jira_url if self.kind == "jira" else str(self.export_dir)
+
+    def describe(self) -> str:
+        """`kind: location`, without opening anything."""
+        return f"{self.kind}: {self.location}"
+
+
+class LanguageSettings(SettingsGroup):
+    """The shared embedding model, summary lengths and method, and keywords per document."""
+
+    group: ClassVar[str] = "language"
+
+    embedding_model: str = setting(
+        "all-MiniLM-L6-v2", env="IMPACTING_EMBEDDING_MODEL", topic="general",
+        shown_default="`all-MiniLM-L6-v2` (bundled)",
+        description="the sentence-transformers model: the bundled default, or a local model "
+        "folder (nothing is downloaded)", example="a local sentence-transformers folder")
+    summary_ratio: float = setting(
+        0.1, env="IMPACTING_SUMMARY_RATIO", gt=0.0, le=1.0,
+        description="the standard summary's length as a share of the document's prose words",
+        example="a share of the document between 0 and 1, e.g. 0.1")
+    summary_words: int | None = setting(
+        None, env="IMPACTING_SUMMARY_WORDS", ge=1, le=10**6, shown_default="unset",
+        description="the standard summary's length in words instead (overrides the ratio)",
+        example="a positive number of words, e.g. 250")
+    executive_words: int = setting(
+        60, env="IMPACTING_EXECUTIVE_WORDS", ge=1, le=10**6,
+        description="the executive summary's length in words",
+        example="a positive number of words, e.g. 60")
+    keyword_count: int = setting(
+        10, env="IMPACTING_KEYWORDS", ge=1, le=1000, description="keywords kept per document",
+        example="a number of keywords per document between 1 and 1000, e.g. 10")
+    summary_method: Literal["extractive", "abstractive"] = setting(
+        "extractive", env="IMPACTING_SUMMARY_METHOD",
+        description="or `abstractive`: a seq2seq model rewrites an extract of the document "
+        "(extract-then-abstract, so any length works)",
+        example="'extractive' (sentences of the document, the default) or 'abstractive' (with "
+        "an abstractive model set)")
+    abstractive_model: str | None = setting(
+        None, env="IMPACTING_ABSTRACTIVE_MODEL", shown_default="unset",
+        description="for `abstractive`: a local folder (or a model id already in the local "
+        "Hugging Face cache) holding a `transformers` seq2seq model and its tokenizer, e.g. a "
+        "BART or T5 summariser; nothing is downloaded",
+        example="a local folder with a transformers seq2seq model")
+
+    @field_validator("summary_method", mode="before")
+    @classmethod
+    def _lower_method(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("abstractive_model")
+    @classmethod
+    def _local_folder(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        root = project_root()
+        if value.startswith((".", "~", "/")) or (root / value).is_dir():
+            return str(resolve_path(Path(value)))
+        return value
+
+    @model_validator(mode="after")
+    def _abstractive_needs_a_model(self) -> LanguageSettings:
+        if self.summary_method == "abstractive" and not self.abstractive_model:
+            raise ValueError(f"{self.env('summary_method')}=abstractive needs "
+                             f"{self.env('abstractive_model')}: a local folder with a transformers "
+                             "seq2seq model and its tokenizer")
+        return self
+
+
+class TriageSettings(SettingsGroup):
+    """Team decisions, similar projects, alerts and feedback."""
+
+    group: ClassVar[str] = "triage"
+
+    target_recall: float = setting(
+        0.95, env="IMPACTING_TRIAGE_TARGET_RECALL", ge=0.5, le=0.999,
+        description="share of impacted teams to notify; per-team thresholds are chosen for it",
+        example="a share between 0.5 and 0.999, e.g. 0.95")
+    unsure_recall: float = setting(
+        0.98, env="IMPACTING_TRIAGE_UNSURE_RECALL", ge=0.5, le=0.999,
+        shown_default="`0.98` (at least the target)",
+        description="the unsure band reaches down to the thresholds for this recall at most...",
+        example="a share between the target recall and 0.999, e.g. 0.98")
+    reading_budget: float = setting(
+        0.40, env="IMPACTING_TRIAGE_READING_BUDGET", ge=0.01, le=1.0,
+        description="...while the teams asked to read (notify + unsure) stay within this share of "
+        "the known teams per request in cross-validation; notifying is never cut for it",
+        example="a share of the teams between 0.01 and 1, e.g. 0.4")
+    recall_tolerance: float = setting(
+        0.02, env="IMPACTING_TRIAGE_RECALL_TOLERANCE", ge=0.0, le=1.0,
+        description="how much lower a retrained model's cross-validated recall may be and still "
+        "replace the accepted one", example="a share such as 0.02")
+    cv_folds: int = setting(
+        5, env="IMPACTING_TRIAGE_CV_FOLDS", ge=2, le=50, description="time-ordered cross-validation folds",
+        example="a number of folds between 2 and 50, e.g. 5")
+    min_team_examples: int = setting(
+        3, env="IMPACTING_TRIAGE_MIN_TEAM_EXAMPLES", ge=1, le=1000,
+        description="teams with fewer past projects are scored by the similarity vote",
+        example="a count such as 3")
+    similar_top_k: int = setting(
+        10, env="IMPACTING_SIMILAR_TOP_K", ge=1, le=100,
+        description="similar past projects kept per request, at most",
+        example="a number of past projects between 1 and 100, e.g. 10")
+    # The highest cut-off (0.01 steps) that cost under one point of recall@10 on both benchmark
+    # train splits (docs/benchmarks.md).
+    similar_min_score: float = setting(
+        0.17, env="IMPACTING_SIMILAR_MIN_SCORE", ge=0.0, le=1.0, description="the fused-score cut-off",
+        example="a score between 0 and 1, e.g. 0.15")
+    # Chosen on the linked records of both benchmark train splits (KEPs and Jira tickets) and a
+    # leave-one-out search over the whole KEP file: words weigh a little more than meaning.
+    similar_lexical_weight: float = setting(
+        0.6, env="IMPACTING_SIMILAR_LEXICAL_WEIGHT", ge=0.0, le=1.0,
+        description="`w` above: 0 meaning only, 1 words only",
+        example="a weight between 0 (meaning only) and 1 (words only)")
+    feedback_dir: ProjectPath | None = setting(
+        None, env="IMPACTING_FEEDBACK_DIR", shown_default="`warehouse/feedback`",
+        description="the CSV drop folder (unset: `feedback/` beside the warehouse file)",
+        example="a folder path such as warehouse/feedback")
+    alert_webhook_url: Secret | None = setting(
+        None, env="IMPACTING_ALERT_WEBHOOK_URL", secret=True, shown_default="unset",
+        description="where alerts are POSTed; a secret (the UI shows the variable's name only)",
+        example="the webhook's address, e.g. https://hooks.example.com/...")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unsure_defaults_to_at_least_the_target(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("unsure_recall") in (None, "") \
+                and values.get("target_recall") not in (None, ""):
+            try:
+                values = {**values, "unsure_recall": max(0.98, float(values["target_recall"]))}
+            except (TypeError, ValueError):
+                pass  # the target's own check says what is wrong with it
+        return values
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _web_address(cls, value: Secret | None) -> Secret | None:
+        if value and not value.reveal().startswith(("http://", "https://")):
+            raise ValueError(f"{cls.env('alert_webhook_url')} is not an http(s) URL; set it to the "
+                             "webhook's address, e.g. https://hooks.example.com/...")
+        return value
+
+    @model_validator(mode="after")
+    def _unsure_below_target(self) -> TriageSettings:
+        if self.unsure_recall < self.target_recall:
+            raise ValueError(
+                f"{self.env('unsure_recall')}={self.unsure_recall} is below "
+                f"{self.env('target_recall')}={self.target_recall}; the unsure band lies below the "
+                "notify threshold, so use a value at least the target")
+        return self
+
+
+# The status categories delivery reporting knows, by Jira's keys, and the labels people use.
+NEW, IN_PROGRESS, DONE = "new", "indeterminate", "done"
+CATEGORY_LABELS = {NEW: "To Do", IN_PROGRESS: "In Progress", DONE: "Done"}
+
+
+def normalise_status(status: str) -> str:
+    """The form status names are compared in: case-folded, single-spaced."""
+    return " ".join(str(status).split()).casefold()
+
+
+def parse_category(value: str) -> str | None:
+    """`new`/`indeterminate`/`done`, or their labels (`To Do`, `In Progress`, `Done`) → key."""
+    text = normalise_status(value).replace("_", " ").replace("-", " ")
+    for key, label in CATEGORY_LABELS.items():
+        if text in (key, normalise_status(label), normalise_status(label).replace(" ", "")):
+            return key
+    return None
+
+
+class DeliverySettings(SettingsGroup):
+    """How delivery reporting counts: active statuses, status-category overrides, windows,
+    forecast trials and seed, the report's path, and an optional fixed "now"."""
+
+    group: ClassVar[str] = "delivery"
+
+    active_statuses: Names = setting(
+        ("In Progress",), env="IMPACTING_DELIVERY_ACTIVE_STATUSES", shown_default="`In Progress`",
+        description="comma-separated statuses where work is being done (flow efficiency); the "
+        "rest count as waiting", example="comma-separated status names such as In Progress")
+    status_categories: Pairs = setting(
+        {}, env="IMPACTING_DELIVERY_STATUS_CATEGORIES", shown_default="none",
+        description="overrides, e.g. `Blocked=In Progress,Released=Done` (categories To Do, In "
+        "Progress, Done)",
+        example="comma-separated 'Status=category' pairs with category To Do, In Progress or "
+        "Done (or Jira's keys new, indeterminate, done), e.g. 'Blocked=In Progress,Released=Done'")
+    bottleneck_weeks: int = setting(
+        12, env="IMPACTING_DELIVERY_BOTTLENECK_WEEKS", ge=1, le=520,
+        description="bottlenecks look at issues finished in this many weeks",
+        example="a number of weeks between 1 and 520, e.g. 12")
+    forecast_weeks: int = setting(
+        12, env="IMPACTING_DELIVERY_FORECAST_WEEKS", ge=1, le=520,
+        description="forecasts sample this many recent weeks of throughput",
+        example="a number of weeks between 1 and 520, e.g. 12")
+    forecast_trials: int = setting(
+        10_000, env="IMPACTING_DELIVERY_FORECAST_TRIALS", ge=1, le=1_000_000,
+        description="Monte Carlo trials per epic",
+        example="a number of trials between 1 and 1000000, e.g. 10000")
+    forecast_seed: int = setting(
+        1, env="IMPACTING_DELIVERY_FORECAST_SEED", ge=0, le=2**63 - 1,
+        description="random seed, so a run repeats (the epic key is mixed in)",
+        example="a non-negative whole number, e.g. 1")
+    report_path: ProjectPath = setting(
+        Path("reports") / "delivery.html", env="IMPACTING_DELIVERY_REPORT",
+        shown_default="`reports/delivery.html`", description="where the HTML report is written",
+        example="a file path such as reports/delivery.html")
+    as_of: datetime | None = setting(
+        None, env="IMPACTING_DELIVERY_AS_OF", shown_default="unset",
+        description="a fixed \"now\" (ISO 8601, e.g. `2024-03-20T12:00:00Z`) to see the flow as "
+        "it stood then",
+        example="ISO 8601, e.g. 2024-03-20 or 2024-03-20T12:00:00+00:00 (unset: now, or an "
+        "export's newest update)")
+
+    @field_validator("status_categories", mode="after")
+    @classmethod
+    def _known_categories(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for name, category in value.items():
+            key = parse_category(category)
+            if key is None:
+                raise ValueError(
+                    f"{cls.env('status_categories')} has {f'{name}={category}'!r}; use "
+                    "comma-separated 'Status=category' pairs with category To Do, In Progress or "
+                    "Done (or Jira's keys new, indeterminate, done), e.g. "
+                    "'Blocked=In Progress,Released=Done'")
+            out[name] = key
+        return out
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _iso(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"{cls.env('as_of')}={value!r} is not a date or time; use ISO 8601, e.g. "
+                    "2024-03-20 or 2024-03-20T12:00:00+00:00 (unset: now, or an export's newest "
+                    "update)") from None
+        if isinstance(value, datetime):
+            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        return value
+
+
+GROUPS: tuple[type[SettingsGroup], ...] = (
+    WarehouseSettings, ScheduleSettings, SourceSettings, LanguageSettings, TriageSettings,
+    DeliverySettings)
+
+
+class Settings(BaseModel):
+    """Every group, read together; cross-group defaults filled in."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    source: SourceSettings = Field(default_factory=SourceSettings)
+    language: LanguageSettings = Field(default_factory=LanguageSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+    @model_validator(mode="after")
+    def _feedback_beside_the_warehouse(self) -> Settings:
+        if self.triage.feedback_dir is None:
+            triage = self.triage.model_copy(
+                update={"feedback_dir": self.warehouse.path.parent / "feedback"})
+            object.__setattr__(self, "triage", triage)
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment gives (`os.environ` by default); a bad value raises
+        :class:`SettingsError` naming the variable and a good value."""
         env = os.environ if env is None else env
-        root = project_root()
+        return cls(**{group.group: group.from_env(env) for group in GROUPS})
 
-        def path(name: str, default: Path) -> Path:
-            raw = env.get(name, "").strip()
-            value = Path(raw).expanduser() if raw else default
-            return value if value.is_absolute() else (root / value)
+    @property
+    def warehouse_path(self) -> Path:
+        return self.warehouse.path
 
-        jira_url = env.get("JIRA_URL", "").strip().rstrip("/") or None
-        _check_jira_url(jira_url)
-        source = env.get("IMPACTING_SOURCE", "").strip().lower() or ("jira" if jira_url else "export")
-        if source not in {"export", "jira"}:
-            raise SettingsError(
-                f"IMPACTING_SOURCE={source!r} is not a source; use 'export' (a folder of Jira JSON) "
-                "or 'jira' (a live Jira at JIRA_URL)"
-            )
-        if source == "jira" and not jira_url:
-            raise SettingsError("IMPACTING_SOURCE=jira needs JIRA_URL, e.g. https://yourcompany.atlassian.net")
-
-        timezone = env.get("IMPACTING_SCHEDULE_TIMEZONE", "").strip() or "UTC"
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise SettingsError(
-                f"IMPACTING_SCHEDULE_TIMEZONE={timezone!r} is not a time zone; use an IANA name "
-                "such as 'UTC' or 'Europe/London'"
-            ) from error
-        cron = env.get("IMPACTING_SCHEDULE_CRON", "").strip() or "0 2 * * *"
-        if len(cron.split()) != 5:
-            raise SettingsError(
-                f"IMPACTING_SCHEDULE_CRON={cron!r} is not a five-field cron expression, "
-                "e.g. '0 2 * * *' for 02:00 every day"
-            )
-
-        def secret(name: str) -> Secret | None:
-            value = env.get(name, "").strip()
-            return Secret(value) if value else None
-
-        language = _language_settings(env, root)
-        warehouse_path = path("IMPACTING_WAREHOUSE", DEFAULT_WAREHOUSE)
-        triage = _triage_settings(env, path("IMPACTING_FEEDBACK_DIR", warehouse_path.parent / "feedback"),
-                                  secret("IMPACTING_ALERT_WEBHOOK_URL"))
-        return cls(
-            **language,
-            warehouse_path=warehouse_path,
-            triage=triage,
-            source=source,
-            export_dir=path("IMPACTING_EXPORT_DIR", SAMPLE_DIR),
-            team_field=env.get("IMPACTING_TEAM_FIELD", "").strip() or "components",
-            embedding_model=env.get("IMPACTING_EMBEDDING_MODEL", "").strip() or "all-MiniLM-L6-v2",
-            schedule_cron=cron,
-            schedule_timezone=timezone,
-            jira_url=jira_url,
-            jira_email=env.get("JIRA_EMAIL", "").strip() or None,
-            jira_api_token=secret("JIRA_API_TOKEN"),
-            jira_pat=secret("JIRA_PAT"),
-            jira_jql=env.get("JIRA_JQL", "").strip() or None,
-            ingest=_ingest_settings(env),
-            delivery=_delivery_settings(env, path("IMPACTING_DELIVERY_REPORT", DEFAULT_DELIVERY_REPORT)),
-        )
+    @property
+    def working_dir(self) -> Path:
+        return self.warehouse.working_dir
 
 
-def _number(env: Mapping[str, str], name: str, kind, default, low, high, example: str):
-    """The number in `env[name]` (`default` when unset), checked to lie within [low, high]."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is not valid; use {example}")
-    return value
+def var(path: str) -> str:
+    """The environment variable of a setting named `group.field`, e.g. `triage.target_recall`:
+    messages elsewhere name variables through this, so each name is written once (here)."""
+    group, _, field = path.partition(".")
+    for model in GROUPS:
+        if model.group == group:
+            return model.env(field)
+    raise KeyError(f"no settings group {group!r}")
 
 
-def _language_settings(env: Mapping[str, str], root: Path) -> dict:
-    """Summary and keyword settings (IMPACTING_SUMMARY_*, IMPACTING_EXECUTIVE_WORDS, ...)."""
-
-    number = partial(_number, env)
-
-    method = env.get("IMPACTING_SUMMARY_METHOD", "").strip().lower() or "extractive"
-    if method not in {"extractive", "abstractive"}:
-        raise SettingsError(f"IMPACTING_SUMMARY_METHOD={method!r} is not a method; use "
-                            "'extractive' (sentences of the document, the default) or "
-                            "'abstractive' (with IMPACTING_ABSTRACTIVE_MODEL)")
-    model = env.get("IMPACTING_ABSTRACTIVE_MODEL", "").strip() or None
-    if model and (model.startswith((".", "~", "/")) or (root / model).is_dir()):
-        candidate = Path(model).expanduser()
-        model = str(candidate if candidate.is_absolute() else root / candidate)
-    if method == "abstractive" and not model:
-        raise SettingsError("IMPACTING_SUMMARY_METHOD=abstractive needs IMPACTING_ABSTRACTIVE_MODEL: "
-                            "a local folder with a transformers seq2seq model and its tokenizer")
-    return {
-        "summary_ratio": number("IMPACTING_SUMMARY_RATIO", float, 0.1, 1e-6, 1.0,
-                                "a share of the document between 0 and 1, e.g. 0.1"),
-        "summary_words": number("IMPACTING_SUMMARY_WORDS", int, None, 1, 10**6,
-                                "a positive number of words, e.g. 250"),
-        "executive_words": number("IMPACTING_EXECUTIVE_WORDS", int, 60, 1, 10**6,
-                                  "a positive number of words, e.g. 60"),
-        "summary_method": method,
-        "abstractive_model": model,
-        "keyword_count": number("IMPACTING_KEYWORDS", int, 10, 1, 1000,
-                                "a number of keywords per document between 1 and 1000, e.g. 10"),
-    }
-
-
-def _triage_settings(env: Mapping[str, str], feedback_dir: Path,
-                     webhook: Secret | None) -> TriageSettings:
-    """Triage settings: IMPACTING_TRIAGE_*, IMPACTING_SIMILAR_*, IMPACTING_ALERT_WEBHOOK_URL,
-    IMPACTING_FEEDBACK_DIR."""
-    defaults = TriageSettings()
-
-    number = partial(_number, env)
-
-    target = number("IMPACTING_TRIAGE_TARGET_RECALL", float, defaults.target_recall, 0.5, 0.999,
-                    "a share between 0.5 and 0.999, e.g. 0.95")
-    unsure = number("IMPACTING_TRIAGE_UNSURE_RECALL", float, max(defaults.unsure_recall, target),
-                    0.5, 0.999, "a share between the target recall and 0.999, e.g. 0.98")
-    if unsure < target:
-        raise SettingsError(f"IMPACTING_TRIAGE_UNSURE_RECALL={unsure} is below "
-                            f"IMPACTING_TRIAGE_TARGET_RECALL={target}; the unsure band lies below "
-                            "the notify threshold, so use a value at least the target")
-    if webhook and not webhook.reveal().startswith(("http://", "https://")):
-        raise SettingsError("IMPACTING_ALERT_WEBHOOK_URL is not an http(s) URL; set it to the "
-                            "webhook's address, e.g. https://hooks.example.com/...")
-    return TriageSettings(
-        target_recall=target,
-        unsure_recall=unsure,
-        reading_budget=number("IMPACTING_TRIAGE_READING_BUDGET", float, defaults.reading_budget,
-                              0.01, 1.0, "a share of the teams between 0.01 and 1, e.g. 0.4"),
-        recall_tolerance=number("IMPACTING_TRIAGE_RECALL_TOLERANCE", float,
-                                defaults.recall_tolerance, 0.0, 1.0, "a share such as 0.02"),
-        cv_folds=number("IMPACTING_TRIAGE_CV_FOLDS", int, defaults.cv_folds, 2, 50,
-                        "a number of folds between 2 and 50, e.g. 5"),
-        min_team_examples=number("IMPACTING_TRIAGE_MIN_TEAM_EXAMPLES", int,
-                                 defaults.min_team_examples, 1, 1000, "a count such as 3"),
-        similar_top_k=number("IMPACTING_SIMILAR_TOP_K", int, defaults.similar_top_k, 1, 100,
-                             "a number of past projects between 1 and 100, e.g. 10"),
-        similar_min_score=number("IMPACTING_SIMILAR_MIN_SCORE", float, defaults.similar_min_score,
-                                 0.0, 1.0, "a score between 0 and 1, e.g. 0.15"),
-        similar_lexical_weight=number("IMPACTING_SIMILAR_LEXICAL_WEIGHT", float,
-                                      defaults.similar_lexical_weight, 0.0, 1.0,
-                                      "a weight between 0 (meaning only) and 1 (words only)"),
-        feedback_dir=feedback_dir,
-        alert_webhook_url=webhook,
-    )
-
-
-def _check_jira_url(url: str | None) -> None:
-    if url is None:
-        return
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        # The message must not repeat the URL: it holds a credential.
-        raise SettingsError("JIRA_URL holds a user name or password; remove them from the URL and "
-                            "set JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise SettingsError(f"JIRA_URL={url!r} is not a web address; use the Jira's base address, "
-                            "e.g. https://yourcompany.atlassian.net or https://jira.example.com/jira")
-
-
-def _ingest_settings(env: Mapping[str, str]) -> IngestSettings:
-    """JIRA_EXTRA_FIELDS, JIRA_TIMEOUT_SECONDS, JIRA_MAX_RETRIES, JIRA_RETRY_BASE_SECONDS,
-    JIRA_MAX_WAIT_SECONDS, JIRA_OVERLAP_MINUTES, JIRA_RECONCILE_DAYS and IMPACTING_DOCUMENT_*."""
-    defaults = IngestSettings()
-
-    number = partial(_number, env)
-
-    def names(name: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(part.strip() for part in env.get(name, "").split(",") if part.strip()))
-
-    return IngestSettings(
-        jira_extra_fields=names("JIRA_EXTRA_FIELDS"),
-        jira_timeout_seconds=number("JIRA_TIMEOUT_SECONDS", float, defaults.jira_timeout_seconds,
-                                    0.01, 3600, "seconds to wait for one answer, e.g. 30"),
-        jira_max_retries=number("JIRA_MAX_RETRIES", int, defaults.jira_max_retries, 0, 100,
-                                "a number of retries between 0 and 100, e.g. 5"),
-        jira_retry_base_seconds=number("JIRA_RETRY_BASE_SECONDS", float,
-                                       defaults.jira_retry_base_seconds, 0.0, 600,
-                                       "the first backoff in seconds, e.g. 1"),
-        jira_max_wait_seconds=number("JIRA_MAX_WAIT_SECONDS", float, defaults.jira_max_wait_seconds,
-                                     0.0, 86400, "the longest single wait in seconds, e.g. 300"),
-        jira_overlap_minutes=number("JIRA_OVERLAP_MINUTES", float, defaults.jira_overlap_minutes,
-                                    1.0, 1440, "minutes between 1 and 1440, e.g. 5"),
-        jira_reconcile_days=number("JIRA_RECONCILE_DAYS", float, defaults.jira_reconcile_days,
-                                   0.0, 3650, "days between full listings, e.g. 7 (0: only --full)"),
-        document_extensions=tuple(e.lower().lstrip(".") for e in names("IMPACTING_DOCUMENT_EXTENSIONS")),
-        document_mime_types=tuple(m.lower() for m in names("IMPACTING_DOCUMENT_MIME_TYPES")),
-        document_max_bytes=number("IMPACTING_DOCUMENT_MAX_BYTES", int, defaults.document_max_bytes,
-                                  1, 10**12, "a size in bytes, e.g. 52428800 (50 MiB)"),
-    )
-
-
-def _delivery_settings(env: Mapping[str, str], report_path: Path) -> DeliverySettings:
-    """IMPACTING_DELIVERY_ACTIVE_STATUSES, _STATUS_CATEGORIES, _BOTTLENECK_WEEKS, _FORECAST_WEEKS,
-    _FORECAST_TRIALS, _FORECAST_SEED, _REPORT and _AS_OF."""
-    defaults = DeliverySettings()
-
-    def number(name: str, default: int, low: int, high: int, example: str) -> int:
-        return _number(env, name, int, default, low, high, example)
-
-    active = tuple(dict.fromkeys(
-        part.strip() for part in env.get("IMPACTING_DELIVERY_ACTIVE_STATUSES", "").split(",")
-        if part.strip())) or defaults.active_statuses
-
-    categories: dict[str, str] = {}
-    for part in env.get("IMPACTING_DELIVERY_STATUS_CATEGORIES", "").split(","):
-        if not part.strip():
-            continue
-        name, _, value = part.rpartition("=")
-        category = parse_category(value) if name.strip() else None
-        if category is None:
-            raise SettingsError(
-                f"IMPACTING_DELIVERY_STATUS_CATEGORIES has {part.strip()!r}; use comma-separated "
-                "'Status=category' pairs with category To Do, In Progress or Done (or Jira's keys "
-                "new, indeterminate, done), e.g. 'Blocked=In Progress,Released=Done'"
-            )
-        categories[name.strip()] = category
-
-    as_of = None
-    raw_as_of = env.get("IMPACTING_DELIVERY_AS_OF", "").strip()
-    if raw_as_of:
-        try:
-            as_of = datetime.fromisoformat(raw_as_of)
-        except ValueError as error:
-            raise SettingsError(
-                f"IMPACTING_DELIVERY_AS_OF={raw_as_of!r} is not a date or time; use ISO 8601, e.g. "
-                "2024-03-20 or 2024-03-20T12:00:00+00:00 (unset: now, or an export's newest update)"
-            ) from error
-        as_of = (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC)
-
-    return DeliverySettings(
-        active_statuses=active,
-        status_categories=categories,
-        bottleneck_weeks=number("IMPACTING_DELIVERY_BOTTLENECK_WEEKS", defaults.bottleneck_weeks, 1,
-                                520, "a number of weeks between 1 and 520, e.g. 12"),
-        forecast_weeks=number("IMPACTING_DELIVERY_FORECAST_WEEKS", defaults.forecast_weeks, 1, 520,
-                              "a number of weeks between 1 and 520, e.g. 12"),
-        forecast_trials=number("IMPACTING_DELIVERY_FORECAST_TRIALS", defaults.forecast_trials, 1,
-                               1_000_000, "a number of trials between 1 and 1000000, e.g. 10000"),
-        forecast_seed=number("IMPACTING_DELIVERY_FORECAST_SEED", defaults.forecast_seed, 0, 2**63 - 1,
-                             "a non-negative whole number, e.g. 1"),
-        report_path=report_path,
-        as_of=as_of,
-    )

@@ -1,4 +1,9 @@
-"""Shared test helpers: fixture paths and small export folders built from the real sample."""
+"""Shared test helpers: fixture paths, small export folders built from the real sample, and one
+way to run the pipeline and read what it made.
+
+Tests marked `slow` (whole-pipeline runs, the embedding model, browsers, servers) are left out
+by `make test-fast`; `make test` runs everything.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,11 @@ import os
 import shutil
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import pytest
+
+from impacting.settings import Settings, var
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -44,13 +53,58 @@ def sample_keys(n: int, open_requests: int = 0) -> list[str]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _delivery_report_outside_the_checkout(tmp_path_factory):
-    """Whole-pipeline tests write the delivery report; keep it out of the checkout's `reports/`,
-    where it would replace the report of the developer's last `make run`."""
+def _reports_outside_the_checkout(tmp_path_factory):
+    """Runs that read their settings from the environment write reports there; keep them out of
+    the checkout's `reports/`, where they would replace the developer's last `make run`."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("impacting.settings.DEFAULT_DELIVERY_REPORT",
-                      tmp_path_factory.mktemp("reports") / "delivery.html")
+        patch.setenv(var("delivery.report_path"), str(tmp_path_factory.mktemp("reports") / "delivery.html"))
         yield
+
+
+def pipeline_settings(export: Path, warehouse: Path, **env: str) -> Settings:
+    """Settings for a test run: an export folder, a temporary warehouse, reports beside it."""
+    return Settings.from_env({var("source.export_dir"): str(export),
+                              var("warehouse.path"): str(warehouse),
+                              var("delivery.report_path"): str(Path(warehouse).parent / "reports"
+                                                                / "delivery.html"),
+                              **env})
+
+
+def run_pipeline(export: Path, warehouse: Path, selection: str | None = None,
+                 **env: str) -> dg.ExecuteInProcessResult:
+    """The nightly job (or `selection`, then publish) on `export` into `warehouse`."""
+    from impacting.definitions import build_definitions
+    from impacting.defs.publish import PUBLISHED_KEY
+
+    defs = build_definitions(pipeline_settings(export, warehouse, **env))
+    keys = None
+    if selection:
+        keys = sorted({*dg.AssetSelection.from_string(selection).resolve(defs.resolve_asset_graph()),
+                       PUBLISHED_KEY})
+    return defs.resolve_job_def("nightly").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+
+
+def failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The error messages of a run's failed steps (empty when it succeeded)."""
+    return [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+
+
+def materialisations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    """Each materialised asset's metadata (values as Dagster holds them), by asset key."""
+    return {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+
+
+def metadata_values(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """One asset's metadata as plain values."""
+    return {name: value.value for name, value in materialisations(result)[asset].items()}
+
+
+def query(path: Path, sql: str) -> list:
+    """`sql` on a DuckDB file, read-only, as an analyst would."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 @pytest.fixture

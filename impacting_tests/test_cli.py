@@ -1,6 +1,9 @@
 import duckdb
+import pytest
 
 from impacting.cli import main
+
+pytestmark = pytest.mark.slow
 
 
 def test_run_selection_then_publish(small_export, tmp_path, monkeypatch, capsys):

@@ -14,7 +14,10 @@ from impacting.cli import main
 from impacting.defs import ingest
 from impacting.defs.resources import resources_from_settings
 from impacting.settings import Settings
+from impacting_tests.conftest import metadata_values
 from impacting_tests.jira_server import JiraServer
+
+pytestmark = pytest.mark.slow
 
 EMAIL, TOKEN = "bot@example.com", "Pipeline-T0ken-do-not-leak"
 
@@ -40,7 +43,7 @@ def environment(jira, tmp_path, monkeypatch):
 
 def materialise(full: bool = False) -> dg.ExecuteInProcessResult:
     settings = Settings.from_env()
-    config = {"ops": {"jira_issues": {"config": {"full_refresh": True}}}} if full else None
+    config = {"ops": {"jira_sync": {"config": {"full_refresh": True}}}} if full else None
     return dg.materialize(ingest.ASSETS, resources=resources_from_settings(settings),
                           run_config=config, raise_on_error=False)
 
@@ -49,10 +52,8 @@ def working(environment) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(Settings.from_env().working_dir / "working.duckdb"), read_only=True)
 
 
-def metadata(result, key="jira_issues"):
-    [event] = [e for e in result.get_asset_materialization_events()
-               if e.asset_key.to_user_string() == key]
-    return {name: value.value for name, value in event.materialization.metadata.items()}
+def metadata(result, key="raw/jira_issues"):
+    return metadata_values(result, key)
 
 
 def everything_said(results, caplog) -> str:
@@ -92,7 +93,7 @@ def test_live_jira_ingest_is_incremental_and_never_leaks_the_token(jira, environ
         assert con.execute("SELECT name, category FROM raw.jira_statuses ORDER BY name").fetchall() == [
             ("Closed", "done"), ("In Progress", "indeterminate"), ("Open", "new"),
             ("Reopened", "new"), ("Resolved", "done")]
-    assert metadata(first)["statuses_stored"] == 5
+    assert metadata(first, "raw/jira_statuses")["statuses_stored"] == 5
     jira.reset_stats()
 
     second = materialise()

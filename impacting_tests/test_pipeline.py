@@ -3,25 +3,24 @@
 import json
 
 import dagster as dg
-import duckdb
 import pytest
 
 from impacting.definitions import build_definitions
 from impacting.settings import Settings
-from impacting_tests.conftest import HeldReader, query_in_new_process
+from impacting_tests.conftest import (
+    HeldReader,
+    failures,
+    materialisations,
+    query_in_new_process,
+    run_pipeline,
+)
+from impacting_tests.conftest import query as _query
+
+pytestmark = pytest.mark.slow
 
 
 def _run(export, warehouse, **env):
-    settings = Settings.from_env({"IMPACTING_EXPORT_DIR": str(export),
-                                  "IMPACTING_WAREHOUSE": str(warehouse), **env})
-    defs = build_definitions(settings)
-    return defs.resolve_job_def("nightly").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-
-
-def _query(path, sql):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return run_pipeline(export, warehouse, **env)
 
 
 def _attach(export, key, attachment_id, name, content, mime):
@@ -59,10 +58,7 @@ def test_materialises_projects_and_documents_and_publishes(small_export, tmp_pat
     assert _query(warehouse, "SELECT fetch_status FROM raw.jira_attachments "
                   "WHERE file_name = 'screenshot.png'") == [("not_a_document",)]
 
-    materialised = {
-        event.asset_key.to_user_string(): event.materialization.metadata
-        for event in result.get_asset_materialization_events()
-    }
+    materialised = materialisations(result)
     assert materialised["projects"]["dagster/row_count"].value == 6
     assert materialised["documents"]["documents_not_ok"].value == 1
     assert "broken.docx" in materialised["documents"]["problems"].value
@@ -73,10 +69,9 @@ def test_second_run_reuses_stored_attachments_and_extracted_text(small_export, t
     assert _run(small_export, warehouse).success
     second = _run(small_export, warehouse)
     assert second.success
-    meta = {e.asset_key.to_user_string(): e.materialization.metadata
-            for e in second.get_asset_materialization_events()}
-    assert meta["jira_issues"]["attachments_fetched"].value == 0
-    assert meta["jira_issues"]["attachments_reused"].value == 6
+    meta = materialisations(second)
+    assert meta["raw/jira_attachments"]["attachments_fetched"].value == 0
+    assert meta["raw/jira_attachments"]["attachments_reused"].value == 6
     assert meta["documents"]["documents_extracted"].value == 0
     assert meta["documents"]["documents_reused"].value == 6
 
@@ -125,8 +120,7 @@ def test_a_run_that_crashes_before_publishing_leaves_the_published_file_intact(
 def test_a_missing_export_folder_fails_the_run_with_the_setting_to_fix(tmp_path):
     result = _run(tmp_path / "nowhere", tmp_path / "impacting.duckdb")
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "IMPACTING_EXPORT_DIR" in failure.event_specific_data.error.message
+    assert "IMPACTING_EXPORT_DIR" in failures(result)[0]
     assert not (tmp_path / "impacting.duckdb").exists()
 
 
@@ -136,7 +130,7 @@ def test_definitions_expose_groups_and_the_nightly_schedule(selection, expected)
                                                 "IMPACTING_SCHEDULE_TIMEZONE": "Europe/London"}))
     graph = defs.resolve_asset_graph()
     keys = dg.AssetSelection.from_string(selection).resolve(graph)
-    assert (dg.AssetKey("jira_issues") in keys) is expected
+    assert (dg.AssetKey(["raw", "jira_issues"]) in keys) is expected
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert {"ingest", "publish"} <= groups
     schedule = defs.resolve_schedule_def("nightly_schedule")

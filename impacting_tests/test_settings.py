@@ -7,11 +7,11 @@ from impacting.settings import SAMPLE_DIR, Secret, Settings, SettingsError
 
 def test_defaults_use_the_embedded_sample_and_nightly_at_two_utc():
     settings = Settings.from_env({})
-    assert settings.source == "export"
-    assert settings.export_dir == SAMPLE_DIR
+    assert settings.source.kind == "export"
+    assert settings.source.export_dir == SAMPLE_DIR
     assert settings.warehouse_path.name == "impacting.duckdb"
     assert settings.working_dir == settings.warehouse_path.with_name("impacting.work")
-    assert (settings.schedule_cron, settings.schedule_timezone) == ("0 2 * * *", "UTC")
+    assert (settings.schedule.cron, settings.schedule.timezone) == ("0 2 * * *", "UTC")
 
 
 def test_warehouse_path_comes_from_the_environment(tmp_path):
@@ -22,8 +22,8 @@ def test_warehouse_path_comes_from_the_environment(tmp_path):
 
 def test_jira_url_switches_the_source_to_live_jira():
     settings = Settings.from_env({"JIRA_URL": "https://acme.atlassian.net/"})
-    assert settings.source == "jira"
-    assert settings.jira_url == "https://acme.atlassian.net"
+    assert settings.source.kind == "jira"
+    assert settings.source.jira_url == "https://acme.atlassian.net"
 
 
 @pytest.mark.parametrize("env, names", [
@@ -40,16 +40,18 @@ def test_bad_settings_name_the_variable(env, names):
 def test_secrets_never_show_in_reprs():
     settings = Settings.from_env({"JIRA_URL": "https://x.example", "JIRA_API_TOKEN": "tok-123",
                                   "JIRA_PAT": "pat-456"})
-    shown = repr(settings) + str(settings) + repr(settings.jira_api_token) + f"{settings.jira_pat}"
+    source = settings.source
+    shown = repr(settings) + str(settings) + repr(source.jira_api_token) + f"{source.jira_pat}"
+    shown += settings.model_dump_json()
     assert "tok-123" not in shown and "pat-456" not in shown
-    assert settings.jira_api_token.reveal() == "tok-123"
+    assert source.jira_api_token.reveal() == "tok-123"
     assert Secret("a") == Secret("a") and not Secret("")
 
 
 def test_relative_paths_resolve_against_the_project_root():
     settings = Settings.from_env({"IMPACTING_EXPORT_DIR": "data/sample"})
-    assert settings.export_dir.is_absolute()
-    assert settings.export_dir == Path(SAMPLE_DIR)
+    assert settings.source.export_dir.is_absolute()
+    assert settings.source.export_dir == Path(SAMPLE_DIR)
 
 
 def test_live_jira_tuning_and_document_policy_come_from_the_environment():
@@ -58,7 +60,7 @@ def test_live_jira_tuning_and_document_policy_come_from_the_environment():
         "JIRA_OVERLAP_MINUTES": "10", "JIRA_RECONCILE_DAYS": "0", "JIRA_MAX_RETRIES": "2",
         "IMPACTING_DOCUMENT_EXTENSIONS": ".MD, pdf", "IMPACTING_DOCUMENT_MAX_BYTES": "1000",
     })
-    ingest = settings.ingest
+    ingest = settings.source
     assert ingest.jira_extra_fields == ("customfield_10020", "fixVersions")
     assert (ingest.jira_overlap_minutes, ingest.jira_reconcile_days, ingest.jira_max_retries) == (10, 0, 2)
     assert (ingest.document_extensions, ingest.document_max_bytes) == (("md", "pdf"), 1000)

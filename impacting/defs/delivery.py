@@ -10,12 +10,19 @@ import base64
 from datetime import UTC, datetime
 
 import dagster as dg
-import pandas as pd
 
-from impacting.defs.metadata import bullet_list, definition_metadata, markdown_table, table_metadata
+from impacting.defs.errors import failures
+from impacting.defs.metadata import (
+    bullet_list,
+    definition_metadata,
+    markdown_table,
+    table_key,
+    table_metadata,
+)
 from impacting.defs.resources import DeliveryResource, IssueSourceResource, WarehouseResource
 from impacting.delivery.build import build_delivery, default_as_of
-from impacting.delivery.report import ReportData, build_charts, headline, write_report
+from impacting.delivery.report import ReportData, build_charts, flow_figures, headline, write_report
+from impacting.settings import var
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
     DELIVERY_AGEING_WIP,
@@ -32,7 +39,7 @@ from impacting.warehouse.tables import (
 
 GROUP = "delivery"
 REPORT_KEY = dg.AssetKey("delivery_report")
-UPSTREAM = [dg.AssetKey("projects"), dg.AssetKey("status_changes"), dg.AssetKey("jira_issues")]
+UPSTREAM = [dg.AssetKey("projects"), dg.AssetKey("status_changes"), table_key(RAW_STATUSES)]
 
 PREVIEWS = {
     DELIVERY_ISSUE_TIMES.name: ["key", "status", "created_at", "done_at", "lead_time_days",
@@ -51,7 +58,7 @@ SPECS = [
 ] + [
     dg.AssetSpec(
         REPORT_KEY, group_name=GROUP, deps=[d.name for d in DELIVERY_TABLES], kinds={"html"},
-        description="The delivery report leaders open (`IMPACTING_DELIVERY_REPORT`, default "
+        description=f"The delivery report leaders open (`{var('delivery.report_path')}`, default "
         "`reports/delivery.html`): a self-contained HTML page with the headline (done this week, "
         "WIP, ageing items, the biggest bottleneck), cumulative flow, throughput and WIP, cycle "
         "times, ageing WIP, bottlenecks and epic forecasts, and what each figure means. The same "
@@ -71,7 +78,8 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         changes = read_table(con, STATUS_CHANGES,
                              "ORDER BY project_key, changed_at, try_cast(history_id AS BIGINT), history_id")
         statuses = read_table(con, RAW_STATUSES)
-        as_of = settings.as_of or default_as_of(issue_source.kind, projects, changes, datetime.now(UTC))
+        as_of = settings.as_of or default_as_of(issue_source.settings().kind, projects, changes,
+                                                datetime.now(UTC))
         tables = build_delivery(projects, changes, statuses, settings, as_of)
         for problem in tables.problems:
             context.log.warning(problem)
@@ -81,17 +89,14 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                 replace_rows(con, declared, frame)
                 metadata[declared.name] = table_metadata(con, declared, PREVIEWS.get(declared.name, ()))
 
-    source = issue_source.open()
-    data = ReportData(tables, settings, source=f"{source.kind}: {source.location}")
+    data = ReportData(tables, settings, source=issue_source.describe())
     top = headline(data)
     bottleneck = f"{top.bottleneck['status']} ({top.bottleneck['issue_type']})" if top.bottleneck else "none"
-    times, weekly = tables.issue_times, tables.weekly_flow
-    cycle = times["cycle_time_days"].dropna() if len(times) else pd.Series(dtype=float)
+    weekly = tables.weekly_flow
     extra = {
         DELIVERY_ISSUE_TIMES.name: {
             "as_of": dg.MetadataValue.timestamp(tables.as_of),
-            "done_issues": int(times["done_at"].notna().sum()) if len(times) else 0,
-            "median_cycle_time_days": float(cycle.median()) if len(cycle) else None,
+            **flow_figures(tables),
             "problems": dg.MetadataValue.md(bullet_list(list(tables.problems))),
         },
         DELIVERY_WEEKLY_FLOW.name: {"recent_weeks": dg.MetadataValue.md(markdown_table(weekly.tail(8)[
@@ -108,12 +113,8 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         return
     charts = build_charts(data)
     path = settings.report_path
-    try:
+    with failures():
         write_report(data, path, charts)
-    except OSError as error:
-        raise dg.Failure(
-            f"could not write the delivery report to {path} ({error.strerror or error}); make the "
-            "folder writable or set IMPACTING_DELIVERY_REPORT to a writable path") from error
     yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
         "path": dg.MetadataValue.path(str(path)),
         "size_bytes": path.stat().st_size,

@@ -10,6 +10,18 @@ import pandas as pd
 from impacting.warehouse.tables import Table
 
 
+def table_key(declared: Table) -> dg.AssetKey:
+    """The asset that owns a table: its name for the analysts' tables (`projects`), schema and
+    name for the others (`raw/jira_issues`, `internal/sync_cursors`)."""
+    return dg.AssetKey(declared.name if declared.schema == "main" else [declared.schema, declared.name])
+
+
+def table_spec(declared: Table, **kwargs: Any) -> dg.AssetSpec:
+    """An asset spec for a declared table: its key, description and column schema."""
+    return dg.AssetSpec(table_key(declared), description=kwargs.pop("description", declared.description),
+                        metadata=definition_metadata(declared), **kwargs)
+
+
 def column_schema(declared: Table) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in declared.columns]

@@ -5,8 +5,10 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from impacting.defs.metadata import markdown_table
+from impacting.defs.metadata import definition_metadata, markdown_table
 from impacting.defs.resources import IssueSourceResource, WarehouseResource
+from impacting.settings import var
+from impacting.warehouse.tables import WAREHOUSE_INFO
 
 GROUP = "publish"
 PUBLISHED_KEY = dg.AssetKey("published_warehouse")
@@ -21,14 +23,14 @@ def build_publish_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDef
         group_name=GROUP,
         deps=deps,
         kinds={"duckdb"},
-        description="The DuckDB file analysts query (`IMPACTING_WAREHOUSE`, default "
+        metadata=definition_metadata(WAREHOUSE_INFO),
+        description=f"The DuckDB file analysts query (`{var('warehouse.path')}`, default "
         "`warehouse/impacting.duckdb`), replaced atomically at the end of a run: open readers "
         "keep their view, new readers see the new data, a failed run leaves it untouched.",
     )
     def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                             issue_source: IssueSourceResource) -> dg.MaterializeResult:
-        source = issue_source.open()
-        result = warehouse.open().publish(context.run_id, f"{source.kind}: {source.location}")
+        result = warehouse.open().publish(context.run_id, issue_source.describe())
         context.log.info(f"published {result.path}")
         counts = pd.DataFrame({"table": list(result.row_counts),
                                "rows": list(result.row_counts.values())})

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from impacting.settings import Settings
+from impacting.settings import Settings, var
 
 NIGHTLY_JOB = dg.define_asset_job(
     "nightly",
@@ -15,10 +15,10 @@ def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name="nightly_schedule",
         job=NIGHTLY_JOB,
-        cron_schedule=settings.schedule_cron,
-        execution_timezone=settings.schedule_timezone,
+        cron_schedule=settings.schedule.cron,
+        execution_timezone=settings.schedule.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"Runs `nightly` at '{settings.schedule_cron}' ({settings.schedule_timezone}); "
-        "set IMPACTING_SCHEDULE_CRON / IMPACTING_SCHEDULE_TIMEZONE to change it. Fires only "
+        description=f"Runs `nightly` at '{settings.schedule.cron}' ({settings.schedule.timezone}); "
+        f"set {var('schedule.cron')} / {var('schedule.timezone')} to change it. Fires only "
         "while the Dagster daemon runs.",
     )

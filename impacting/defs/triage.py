@@ -1,68 +1,61 @@
-"""Triage: feedback, the team model, similar past projects, team decisions and alerts."""
+"""Triage: feedback, the triage corpus, the team model, similar past projects, team decisions and
+alerts; alert delivery, the one step that talks to people, runs on its own."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 
-from impacting.defs.metadata import bullet_list, definition_metadata, markdown_table, table_metadata
-from impacting.defs.resources import (
-    IssueSourceResource,
-    LanguageResource,
-    TriageResource,
-    WarehouseResource,
+from impacting.defs.errors import failures
+from impacting.defs.metadata import (
+    bullet_list,
+    definition_metadata,
+    markdown_table,
+    table_key,
+    table_metadata,
+    table_spec,
 )
-from impacting.language.encoder import EmbeddingCache, ModelUnavailable
-from impacting.triage.features import represent
-from impacting.triage.feedback import jira_feedback, read_feedback_folder
-from impacting.triage.predict import triage as triage_requests
-from impacting.triage.registry import ModelRegistry, cv_summary, training_fingerprint
-from impacting.triage.similar import SimilarityIndex
-from impacting.triage.stage import (
-    feedback_rows,
-    load_feedback,
-    load_requests,
-    prediction_rows,
-    raise_alerts,
+from impacting.defs.resources import IssueSourceResource, LanguageResource, TriageResource, WarehouseResource
+from impacting.language.encoder import EmbeddingCache
+from impacting.settings import var
+from impacting.triage.alerts import deliver_alerts, record_alerts
+from impacting.triage.feedback import load_feedback, record_feedback, verdicts_for
+from impacting.triage.history import (
+    AWAITING,
+    PAST,
+    build_triage_corpus,
+    corpus_requests,
+    load_corpus,
+    load_template,
     request_details,
-    similar_rows,
-    verdicts_for,
+    teams_of,
+    training_entries,
+    write_triage_corpus,
 )
-from impacting.triage.teams import fit_team_model
-from impacting.warehouse.store import read_table, replace_rows, upsert_rows
+from impacting.triage.predict import triage as decide_teams
+from impacting.triage.registry import ModelRegistry, cv_summary, training_fingerprint
+from impacting.triage.rows import matches_from_rows, prediction_rows, similar_rows, triage_glance
+from impacting.triage.similar import SimilarConfig, SimilarityIndex
+from impacting.triage.teams import TeamModelConfig, fit_team_model
+from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
+    ALERT_DELIVERIES,
     ALERTS,
+    DESCRIPTION_CHUNKS,
     MODELS,
-    PROJECTS,
     SIMILAR_PROJECTS,
     TEAM_FEEDBACK,
     TEAM_PREDICTIONS,
+    TEMPLATE_PASSAGES,
+    TRIAGE_CORPUS,
 )
 
 GROUP = "triage"
-# Requests shown in the "at a glance" metadata of team_predictions.
-GLANCE_ROWS = 100
+PEOPLE = "people"
 
 
-def _cache(con, language: LanguageResource) -> EmbeddingCache:
-    return EmbeddingCache(con, language.encoder())
-
-
-def _represent(requests, cache):
-    try:
-        return represent(requests, cache)
-    except ModelUnavailable as error:
-        raise dg.Failure(str(error)) from error
-
-
-def _pool_and_waiting(con, language: LanguageResource, requests):
-    """The past projects and the requests awaiting triage as corpora (one embedding cache)."""
-    cache = _cache(con, language)
-    return _represent(requests.past, cache), _represent(requests.waiting, cache)
-
-
-def _registry(con, store) -> ModelRegistry:
-    return ModelRegistry(con, store.working_dir / "models")
+def _registry(con, warehouse: WarehouseResource) -> ModelRegistry:
+    return ModelRegistry(con, warehouse.open().working_dir / "models")
 
 
 @dg.asset(
@@ -70,68 +63,100 @@ def _registry(con, store) -> ModelRegistry:
     group_name=GROUP,
     deps=["projects"],
     kinds={"duckdb"},
-    description="People's decisions on (request, team): the CSV files in IMPACTING_FEEDBACK_DIR "
-    "(request,team,verdict[,author,at,note]) and the team field once Jira has it for a request "
-    "the model triaged. Training data for the team model, and overrides of its decisions.",
+    description=f"People's decisions on (request, team): the CSV files in "
+    f"{var('triage.feedback_dir')} (request,team,verdict[,author,at,note]) and the team field once "
+    "Jira has it for a request the model triaged (read against the previous run's decisions). "
+    "Training data for the team model, and overrides of its decisions.",
     metadata=definition_metadata(TEAM_FEEDBACK),
 )
 def team_feedback(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                  triage: TriageResource,
-                  issue_source: IssueSourceResource) -> dg.MaterializeResult:
-    folder = triage.feedback_folder()
-    from_csv, problems = read_feedback_folder(folder)
-    for problem in problems:
-        context.log.warning(problem)
+                  triage: TriageResource, issue_source: IssueSourceResource) -> dg.MaterializeResult:
+    folder = triage.settings().feedback_dir
     with warehouse.open().connect() as con:
-        current = dict(con.execute(f"SELECT key, teams FROM {PROJECTS.qualified}").fetchall())
-        previous = con.execute(f"SELECT request_key, team, decision FROM {TEAM_PREDICTIONS.qualified}"
-                               ).fetchall()
-        already = {(k, t) for k, t in con.execute(
-            f"SELECT request_key, team FROM {TEAM_FEEDBACK.qualified} WHERE source = 'jira'").fetchall()}
-        from_jira = [f for f in jira_feedback(current, previous, issue_source.team_field,
-                                              datetime.now(UTC))
-                     if (f.request_key, f.team) not in already]
-        upsert_rows(con, TEAM_FEEDBACK, feedback_rows([*from_csv, *from_jira]))
+        run = record_feedback(con, folder, issue_source.settings().team_field, datetime.now(UTC))
         metadata = table_metadata(con, TEAM_FEEDBACK, ["request_key", "team", "verdict", "source",
                                                         "author"])
+    for problem in run.problems:
+        context.log.warning(problem)
     return dg.MaterializeResult(metadata=metadata | {
         "feedback_folder": dg.MetadataValue.path(str(folder)),
-        "csv_decisions_read": len(from_csv),
-        "jira_decisions_new": len(from_jira),
-        "problems": dg.MetadataValue.md(bullet_list(problems)),
+        "csv_decisions_read": run.csv_decisions,
+        "jira_decisions_new": run.jira_decisions_new,
+        "problems": dg.MetadataValue.md(bullet_list(run.problems)),
     })
+
+
+CORPUS_SPECS = [
+    table_spec(TRIAGE_CORPUS, group_name=GROUP, deps=["projects", "documents", "chunks", team_feedback],
+               kinds={"duckdb"},
+               description="The requests as triage sees them, built once per run: past projects "
+               "(teams known, feedback applied) and requests awaiting triage, each read from its "
+               "description and its documents' chunks. The team model, the similar-project search, "
+               "team decisions and briefs all read this."),
+    table_spec(DESCRIPTION_CHUNKS, group_name=GROUP, kinds={"duckdb"}),
+    table_spec(TEMPLATE_PASSAGES, group_name=GROUP, kinds={"duckdb"}),
+]
+
+
+@dg.multi_asset(specs=CORPUS_SPECS, name="triage_corpus_build",
+                description="The triage corpus, its description chunks and template sentences, "
+                "built together once per run.")
+def triage_corpus(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                  language: LanguageResource):
+    with failures(), warehouse.open().connect() as con:
+        build = build_triage_corpus(con, load_feedback(con))
+        embedded = write_triage_corpus(con, build, EmbeddingCache(con, language.encoder()))
+        metadata = {declared.name: table_metadata(con, declared) for declared in
+                    (DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES)}
+        metadata[TRIAGE_CORPUS.name] = table_metadata(
+            con, TRIAGE_CORPUS, ["key", "title", "is_past", "awaiting_triage", "teams", "passages"])
+    context.log.info(f"built the past-project view once for this run: {build.past} past projects, "
+                     f"{build.awaiting} awaiting triage, {len(build.template)} template sentences")
+    yield dg.MaterializeResult(asset_key=table_key(TRIAGE_CORPUS), metadata=metadata[TRIAGE_CORPUS.name] | {
+        "past_projects": build.past,
+        "awaiting_triage": build.awaiting,
+        "texts_embedded": embedded,
+    })
+    yield dg.MaterializeResult(asset_key=table_key(DESCRIPTION_CHUNKS),
+                               metadata=metadata[DESCRIPTION_CHUNKS.name])
+    yield dg.MaterializeResult(asset_key=table_key(TEMPLATE_PASSAGES),
+                               metadata=metadata[TEMPLATE_PASSAGES.name]
+                               | {"template_sentences": len(build.template)})
 
 
 @dg.asset(
     key="team_model",
     group_name=GROUP,
-    deps=["projects", "documents", "chunks", team_feedback],
+    deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES)],
     kinds={"scikitlearn", "duckdb"},
     description="The team model: candidates (logistic regression on embeddings, on TF-IDF, a "
     "vote of similar past projects, a combination) compared by time-ordered cross-validation "
     "on past projects, the best kept and calibrated, per-team thresholds for the target recall. "
-    "Retrained only when the training data changed; a model with worse cross-validated recall "
-    "never replaces the accepted one (`models`).",
+    "Retrained only when the training data changed (fingerprinted from the triage corpus before "
+    "any vector is read); a model with worse cross-validated recall never replaces the accepted "
+    "one (`models`).",
     metadata=definition_metadata(MODELS),
 )
 def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                language: LanguageResource, triage: TriageResource) -> dg.MaterializeResult:
-    store = warehouse.open()
-    config = triage.team_model_config()
-    with store.connect() as con:
-        requests = load_requests(con, load_feedback(con))
-        registry = _registry(con, store)
-        if not requests.past:
-            context.log.warning("no past request has a team yet, so there is no team model: fill "
-                                "in the team field (IMPACTING_TEAM_FIELD) of past requests, or "
-                                "drop feedback in IMPACTING_FEEDBACK_DIR")
+    settings = triage.settings()
+    config = TeamModelConfig.from_settings(settings)
+    with failures(), warehouse.open().connect() as con:
+        past = corpus_requests(con, PAST)
+        registry = _registry(con, warehouse)
+        if not len(past):
+            context.log.warning(f"no past request has a team yet, so there is no team model: fill "
+                                f"in the team field ({var('source.team_field')}) of past requests, or "
+                                f"drop feedback in {var('triage.feedback_dir')}")
             return dg.MaterializeResult(metadata={"past_requests": 0, "trained": False})
-        corpus = _represent(requests.past, _cache(con, language))
-        fingerprint = training_fingerprint(corpus, config, language.encoder().model_id)
+        encoder = language.encoder()
+        fingerprint = training_fingerprint(training_entries(past), config, encoder.model_id)
         trained = registry.needs_training(fingerprint)
         if trained:
-            model = fit_team_model(corpus, config, progress=context.log.info)
-            registration = registry.register(model, fingerprint, triage.recall_tolerance)
+            corpus = load_corpus(con, EmbeddingCache(con, encoder), PAST)
+            model = fit_team_model(corpus, config, progress=context.log.info,
+                                   template=load_template(con))
+            registration = registry.register(model, fingerprint, settings.recall_tolerance)
             (context.log.info if registration.status == "accepted" else context.log.warning)(
                 f"model {registration.version} {registration.status}: {registration.reason}")
         else:
@@ -163,30 +188,32 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 @dg.asset(
     key="similar_projects",
     group_name=GROUP,
-    deps=["projects", "documents", "chunks", team_feedback],
+    deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES)],
     kinds={"duckdb"},
-    description="For every request awaiting triage, the past projects it resembles most: words "
-    "(TF-IDF) and meaning (sentence embeddings) fused, at most IMPACTING_SIMILAR_TOP_K and only "
-    "above IMPACTING_SIMILAR_MIN_SCORE, with their teams, people and outcome.",
+    description=f"For every request awaiting triage, the past projects it resembles most: words "
+    f"(TF-IDF) and meaning (sentence embeddings) fused, at most {var('triage.similar_top_k')} and "
+    f"only above {var('triage.similar_min_score')}, with their teams, people and outcome. The one "
+    "similarity search of a run: team decisions cite these matches.",
     metadata=definition_metadata(SIMILAR_PROJECTS),
 )
 def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                      language: LanguageResource, triage: TriageResource) -> dg.MaterializeResult:
-    similar = triage.similar_config()
-    with warehouse.open().connect() as con:
-        requests = load_requests(con, load_feedback(con))
-        pool, waiting = _pool_and_waiting(con, language, requests)
-        index = SimilarityIndex(pool, similar.lexical_weight)
+    similar = SimilarConfig.from_settings(triage.settings())
+    with failures(), warehouse.open().connect() as con:
+        cache = EmbeddingCache(con, language.encoder())
+        pool, waiting = load_corpus(con, cache, PAST), load_corpus(con, cache, AWAITING)
+        index = SimilarityIndex(pool, similar.lexical_weight, template=load_template(con))
+        context.log.info(f"built the similarity index once for this run over {len(pool)} past projects")
         matches = index.search(waiting, top_k=similar.top_k, min_score=similar.min_score)
-        rows = similar_rows(waiting, matches, pool, requests.details, requests.teams_of(),
-                            index.template)
+        rows = similar_rows(waiting, matches, pool, request_details(con),
+                            teams_of(corpus_requests(con, PAST)), index.template)
         replace_rows(con, SIMILAR_PROJECTS, rows)
         metadata = table_metadata(con, SIMILAR_PROJECTS, ["request_key", "rank", "similar_key",
                                                            "score", "teams"])
     counts = [len(m) for m in matches]
     return dg.MaterializeResult(metadata=metadata | {
-        "requests_awaiting_triage": len(requests.waiting),
-        "past_projects": len(requests.past),
+        "requests_awaiting_triage": len(waiting),
+        "past_projects": len(pool),
         "requests_without_match": sum(1 for n in counts if n == 0),
         "matches_per_request": dg.MetadataValue.float(sum(counts) / len(counts) if counts else 0.0),
         "min_score": similar.min_score,
@@ -194,32 +221,10 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     })
 
 
-def _glance(predictions: pd.DataFrame, similar: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for key in list(dict.fromkeys(predictions["request_key"]))[:GLANCE_ROWS]:
-        mine = predictions[predictions["request_key"] == key]
-
-        def teams(decision: str, frame: pd.DataFrame = mine) -> str:
-            chosen = frame[frame["decision"] == decision]
-            return ", ".join(f"{t} ({p:.2f})" if p is not None and not pd.isna(p) else t
-                             for t, p in zip(chosen["team"], chosen["probability"], strict=True))
-
-        matches = similar[similar["request_key"] == key].head(3)
-        rows.append({
-            "request": key,
-            "summary": details.loc[key, "summary"] if key in details.index else "",
-            "notify": teams("notify") or "—",
-            "unsure": teams("unsure") or "—",
-            "similar": ", ".join(f"{k} ({s:.2f})" for k, s in
-                                 zip(matches["similar_key"], matches["score"], strict=True)) or "none",
-        })
-    return pd.DataFrame(rows)
-
-
 @dg.asset(
     key="team_predictions",
     group_name=GROUP,
-    deps=[team_model, similar_projects, team_feedback],
+    deps=[team_model, similar_projects, "triage_corpus", team_feedback],
     kinds={"duckdb"},
     description="For every request awaiting triage and every team: the calibrated probability "
     "that the team is impacted and the decision (notify / unsure / not_notified) against the "
@@ -228,34 +233,31 @@ def _glance(predictions: pd.DataFrame, similar: pd.DataFrame, details: pd.DataFr
     metadata=definition_metadata(TEAM_PREDICTIONS),
 )
 def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                     language: LanguageResource, triage: TriageResource) -> dg.MaterializeResult:
-    store = warehouse.open()
-    similar = triage.similar_config()
-    with store.connect() as con:
-        feedback = load_feedback(con)
-        requests = load_requests(con, feedback)
-        accepted = _registry(con, store).accepted()
+                     language: LanguageResource) -> dg.MaterializeResult:
+    with failures(), warehouse.open().connect() as con:
+        accepted = _registry(con, warehouse).accepted()
         if accepted is None:
             context.log.warning("no accepted team model (see team_model): no team decisions")
             replace_rows(con, TEAM_PREDICTIONS, pd.DataFrame(columns=list(TEAM_PREDICTIONS.column_names)))
             return dg.MaterializeResult(metadata={"dagster/row_count": 0})
         row, model = accepted
-        pool, waiting = _pool_and_waiting(con, language, requests)
-        index = SimilarityIndex(pool, similar.lexical_weight)
-        result = triage_requests(model, index, waiting, requests.teams_of(), similar,
-                                 verdicts_for(feedback))
+        waiting = load_corpus(con, EmbeddingCache(con, language.encoder()), AWAITING)
+        similar = read_table(con, SIMILAR_PROJECTS)
+        result = decide_teams(model, waiting, matches_from_rows(similar, waiting.keys),
+                              teams_of(corpus_requests(con, PAST)), verdicts_for(load_feedback(con)),
+                              template=load_template(con))
         predictions = prediction_rows(result, row["version"], datetime.now(UTC))
         replace_rows(con, TEAM_PREDICTIONS, predictions)
         metadata = table_metadata(con, TEAM_PREDICTIONS, ["request_key", "team", "probability",
                                                            "decision", "reason"])
-        glance = _glance(read_table(con, TEAM_PREDICTIONS, "ORDER BY request_key, rank"),
-                         read_table(con, SIMILAR_PROJECTS, "ORDER BY request_key, rank"),
-                         requests.details)
+        glance = triage_glance(read_table(con, TEAM_PREDICTIONS, "ORDER BY request_key, rank"),
+                               read_table(con, SIMILAR_PROJECTS, "ORDER BY request_key, rank"),
+                               request_details(con))
     decided = predictions["decision"].value_counts().to_dict() if len(predictions) else {}
-    n = max(len(requests.waiting), 1)
+    n = max(len(waiting), 1)
     return dg.MaterializeResult(metadata=metadata | {
         "model_version": row["version"],
-        "requests_awaiting_triage": len(requests.waiting),
+        "requests_awaiting_triage": len(waiting),
         "notify_per_request": dg.MetadataValue.float(decided.get("notify", 0) / n),
         "unsure_per_request": dg.MetadataValue.float(decided.get("unsure", 0) / n),
         "overridden_by_feedback": int((predictions["decided_by"] == "feedback").sum())
@@ -271,26 +273,44 @@ def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     deps=[team_predictions, similar_projects],
     kinds={"duckdb"},
     description="Alerts for requests awaiting triage: the teams to notify and the people who "
-    "delivered the most similar past projects, each recipient once per request across runs; "
-    "POSTed to IMPACTING_ALERT_WEBHOOK_URL when it is set (nothing is sent otherwise).",
+    "delivered the most similar past projects, each recipient once per request across runs. "
+    "Recorded here; sending them is `alert_deliveries`.",
     metadata=definition_metadata(ALERTS),
 )
-def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-           triage: TriageResource) -> dg.MaterializeResult:
-    webhook = triage.webhook_url or None
+def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.open().connect() as con:
         predictions = read_table(con, TEAM_PREDICTIONS)
         version = predictions["model_version"].iloc[0] if len(predictions) else None
-        run = raise_alerts(con, predictions, read_table(con, SIMILAR_PROJECTS), request_details(con),
-                           version, webhook, datetime.now(UTC))
-        upsert_rows(con, ALERTS, run.rows)
-        metadata = table_metadata(con, ALERTS, ["request_key", "recipient", "recipient_kind",
-                                                "score", "delivery_status"])
+        raised = record_alerts(con, predictions, read_table(con, SIMILAR_PROJECTS),
+                               request_details(con), version, datetime.now(UTC))
+        metadata = table_metadata(con, ALERTS, ["request_key", "recipient", "recipient_kind", "score"])
+    context.log.info(f"{raised} new alert(s) recorded")
+    return dg.MaterializeResult(metadata=metadata | {"alerts_raised": raised})
+
+
+@dg.asset(
+    key="alert_deliveries",
+    group_name=PEOPLE,
+    deps=[alerts],
+    kinds={"duckdb"},
+    description=f"Sends the alerts not yet delivered (and retries failed ones) to "
+    f"{var('triage.alert_webhook_url')} when it is set, and records each outcome; the only step "
+    "that talks to people. Without a webhook nothing is sent.",
+    metadata=definition_metadata(ALERT_DELIVERIES),
+)
+def alert_deliveries(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                     triage: TriageResource) -> dg.MaterializeResult:
+    webhook = triage.settings().alert_webhook_url
+    with warehouse.open().connect() as con:
+        run = deliver_alerts(con, request_details(con), webhook.reveal() if webhook else None,
+                             datetime.now(UTC))
+        metadata = table_metadata(con, ALERT_DELIVERIES, ["request_key", "recipient", "status",
+                                                           "attempts"])
     if run.failed:
         context.log.warning(f"{run.failed} alert(s) could not be delivered to the webhook; they "
-                            "are retried on the next run (see alerts.delivery_error)")
+                            "are retried on the next run (see alert_deliveries.error)")
     return dg.MaterializeResult(metadata=metadata | {
-        "alerts_raised": run.raised,
+        "alerts_new": run.new,
         "delivered": run.sent,
         "delivery_failed": run.failed,
         "retried": run.retried,
@@ -298,4 +318,5 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     })
 
 
-ASSETS = [team_feedback, team_model, similar_projects, team_predictions, alerts]
+ASSETS = [team_feedback, triage_corpus, team_model, similar_projects, team_predictions, alerts,
+          alert_deliveries]

@@ -20,7 +20,7 @@ from impacting.delivery.flow import (
     weekly_flow,
 )
 from impacting.delivery.forecast import rollup
-from impacting.settings import DeliverySettings
+from impacting.settings import DeliverySettings, var
 from impacting.warehouse.tables import (
     DELIVERY_AGEING_WIP,
     DELIVERY_BOTTLENECKS,
@@ -134,7 +134,7 @@ def build_delivery(projects: pd.DataFrame, changes: pd.DataFrame, jira_statuses:
     if flows and not active & visited:
         problems.append(
             f"none of the active statuses ({', '.join(config.active_statuses)}) occurs in any "
-            "issue's history, so flow efficiency is 0; set IMPACTING_DELIVERY_ACTIVE_STATUSES to "
+            f"issue's history, so flow efficiency is 0; set {var('delivery.active_statuses')} to "
             f"the statuses where work is done (seen: {', '.join(sorted(visited))})"
         )
     return DeliveryTables(

@@ -3,7 +3,7 @@
 A changelog names statuses, not their categories, so every flow metric depends on this map.
 Each status gets its category from the first of these that knows it:
 
-1. configuration (`IMPACTING_DELIVERY_STATUS_CATEGORIES`), so a team can correct Jira;
+1. configuration (`delivery.status_categories`), so a team can correct Jira;
 2. Jira's status list (`GET /rest/api/2/status`), which a live source stores in
    `raw.jira_statuses`;
 3. the issues themselves: the category Jira sent with each issue's current status;
@@ -20,9 +20,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-NEW, IN_PROGRESS, DONE = "new", "indeterminate", "done"
+# The vocabulary is declared with the setting that uses it; re-exported for the delivery stage.
+from impacting.settings import CATEGORY_LABELS as CATEGORY_LABELS
+from impacting.settings import DONE as DONE
+from impacting.settings import IN_PROGRESS as IN_PROGRESS
+from impacting.settings import NEW as NEW
+from impacting.settings import normalise_status as normalise
+from impacting.settings import parse_category as parse_category
+from impacting.settings import var
+
 CATEGORIES = (NEW, IN_PROGRESS, DONE)
-CATEGORY_LABELS = {NEW: "To Do", IN_PROGRESS: "In Progress", DONE: "Done"}
 
 ORIGIN_CONFIGURATION = "configuration"
 ORIGIN_JIRA = "jira status list"
@@ -36,20 +43,6 @@ FALLBACK_NAMES = {
     DONE: ("done", "closed", "resolved", "released", "complete", "completed", "cancelled",
            "canceled", "won't do", "wont do", "rejected", "declined", "duplicate"),
 }
-
-
-def normalise(status: str) -> str:
-    """The form status names are compared in: case-folded, single-spaced."""
-    return " ".join(str(status).split()).casefold()
-
-
-def parse_category(value: str) -> str | None:
-    """`new`/`indeterminate`/`done`, or their labels (`To Do`, `In Progress`, `Done`) → key."""
-    text = normalise(value).replace("_", " ").replace("-", " ")
-    for key, label in CATEGORY_LABELS.items():
-        if text in (key, normalise(label), normalise(label).replace(" ", "")):
-            return key
-    return None
 
 
 @dataclass(frozen=True)
@@ -95,7 +88,7 @@ def _majority(pairs: Iterable[tuple[str, str]], what: str,
             problems.append(
                 f"status {name!r} has several categories in {what} "
                 f"({', '.join(f'{c}: {n}' for c, n in sorted(counter.items()))}); using {best!r}. "
-                "Set IMPACTING_DELIVERY_STATUS_CATEGORIES to choose"
+                f"Set {var('delivery.status_categories')} to choose"
             )
         out[name] = best
     return out
@@ -138,6 +131,6 @@ def resolve_categories(statuses: Iterable[str], *, overrides: Mapping[str, str] 
         problems.append(
             f"status {status!r} has no known category (not in Jira's status list, no issue is in "
             "it now); counted as In Progress. To change that, add it to "
-            f"IMPACTING_DELIVERY_STATUS_CATEGORIES, e.g. '{status}=done'"
+            f"{var('delivery.status_categories')}, e.g. '{status}=done'"
         )
     return StatusCategories(categories, origins, display, tuple(problems))

@@ -21,7 +21,8 @@ from plotly.offline import get_plotlyjs
 from impacting.delivery import charts
 from impacting.delivery.build import DeliveryTables
 from impacting.delivery.categories import CATEGORIES, CATEGORY_LABELS, IN_PROGRESS
-from impacting.settings import DeliverySettings
+from impacting.errors import ActionableError
+from impacting.settings import DeliverySettings, var
 
 HEAD_ROWS = 25
 
@@ -118,17 +119,33 @@ def build_charts(data: ReportData) -> list[charts.Chart]:
     ]
 
 
+class ReportNotWritten(ActionableError, OSError):
+    """The report's folder cannot be written; the message says which setting moves it."""
+
+
 def write_report(data: ReportData, path: Path, chart_list: list[charts.Chart] | None = None) -> Path:
     """Write the HTML report to `path` atomically (readers never see half a file)."""
     text = render_html(data, chart_list or build_charts(data))
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, path)
+    except OSError as error:
+        raise ReportNotWritten(
+            f"could not write the delivery report to {path} ({error.strerror or error}); make the "
+            f"folder writable or set {var('delivery.report_path')} to a writable path") from error
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+def flow_figures(tables) -> dict:
+    """The figures the issue-times table is summed up by: done issues and median cycle time."""
+    times = tables.issue_times
+    cycle = times["cycle_time_days"].dropna() if len(times) else pd.Series(dtype=float)
+    return {"done_issues": int(times["done_at"].notna().sum()) if len(times) else 0,
+            "median_cycle_time_days": float(cycle.median()) if len(cycle) else None}
 
 
 # --- HTML -------------------------------------------------------------------------------------------
@@ -220,9 +237,9 @@ def _definitions(data: ReportData) -> str:
     terms = [
         ("As of", f"{data.tables.as_of:%Y-%m-%d %H:%M} UTC: the moment every age and time in status is "
          "measured to: the run's time for a live Jira, the newest timestamp in an export folder, "
-         "or IMPACTING_DELIVERY_AS_OF. Every timestamp is compared in UTC, whatever offset Jira sent."),
+         f"or {var('delivery.as_of')}. Every timestamp is compared in UTC, whatever offset Jira sent."),
         ("Status category", "Jira's To Do / In Progress / Done grouping of statuses, taken from "
-         "configuration (IMPACTING_DELIVERY_STATUS_CATEGORIES), then Jira's status list, then the "
+         f"configuration ({var('delivery.status_categories')}), then Jira's status list, then the "
          "category Jira sent with the issues' current statuses, then a fallback (Jira's usual names; "
          "any other name counts as In Progress). The table below says which applied."),
         ("Started", "The first time an issue entered an In Progress status (its creation, if it was "
@@ -246,11 +263,11 @@ def _definitions(data: ReportData) -> str:
         ("Ageing WIP", "For each open issue in progress, the days since it started, against the "
          "p50/p85/p95 cycle times of finished issues of its type."),
         ("Flow efficiency", "Time in active statuses ("
-         + _e(", ".join(settings.active_statuses)) + "; IMPACTING_DELIVERY_ACTIVE_STATUSES) within "
+         + _e(", ".join(settings.active_statuses)) + f"; {var('delivery.active_statuses')}) within "
          "the cycle, over the cycle time. The headline figure sums both over issues finished in the "
          f"last {settings.bottleneck_weeks} weeks."),
         ("Bottlenecks", f"Per issue type, the statuses where issues finished in the last "
-         f"{settings.bottleneck_weeks} weeks (IMPACTING_DELIVERY_BOTTLENECK_WEEKS) spent their time "
+         f"{settings.bottleneck_weeks} weeks ({var('delivery.bottleneck_weeks')}) spent their time "
          "before they were done, ranked by total and by median time; 'stuck' are open issues of "
          "that type whose time in that status exceeds its p85. The headline names the waiting "
          "status (in progress, not active) with the most total time."),

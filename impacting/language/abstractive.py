@@ -26,6 +26,7 @@ from impacting.language.summarise import (
     SummaryParams,
     extractive_summary,
 )
+from impacting.settings import var
 
 # Roughly 1.4 word pieces per English word: converts the model's window to a word budget.
 TOKENS_PER_WORD = 1.4
@@ -57,9 +58,9 @@ class AbstractiveSummariser:
             except Exception as error:
                 raise ModelUnavailable(
                     f"abstractive summary model {self.model!r} could not be loaded offline "
-                    f"({error}); set IMPACTING_ABSTRACTIVE_MODEL to a local folder holding a "
+                    f"({error}); set {var('language.abstractive_model')} to a local folder holding a "
                     "transformers seq2seq model and its tokenizer, or set "
-                    "IMPACTING_SUMMARY_METHOD=extractive"
+                    f"{var('language.summary_method')}=extractive"
                 ) from error
             model.to(self.device).eval()
             self._loaded = (tokenizer, model)

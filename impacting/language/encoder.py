@@ -17,11 +17,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from impacting.errors import ActionableError
+from impacting.settings import var
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "default"}
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(ActionableError, RuntimeError):
     """The configured model cannot be loaded offline; the message says what to configure."""
 
 
@@ -67,7 +70,7 @@ class Encoder:
             except Exception as error:
                 raise ModelUnavailable(
                     f"embedding model {self.model!r} could not be loaded offline ({error}); set "
-                    "IMPACTING_EMBEDDING_MODEL to a local sentence-transformers folder, or unset "
+                    f"{var('language.embedding_model')} to a local sentence-transformers folder, or unset "
                     "it for the bundled all-MiniLM-L6-v2"
                 ) from error
         return self._model

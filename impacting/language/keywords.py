@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from impacting.language.chunking import Chunk
-from impacting.language.corpus import (
+from impacting.language.document_frequencies import (
     CorpusStats,
     document_phrases,
     keyword_source,
@@ -27,6 +27,7 @@ from impacting.language.corpus import (
 )
 from impacting.language.encoder import EmbeddingCache
 from impacting.language.vectors import document_vector
+from impacting.settings import LanguageSettings
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Keyword:
 
 @dataclass(frozen=True)
 class KeywordParams:
-    top_n: int = 10
+    top_n: int = LanguageSettings().keyword_count
     candidates: int = 150     # phrases embedded per document, best TF-IDF first
     diversity: float = 0.5    # KeyBERT's MMR diversity: 0 = relevance only, 1 = diversity only
     max_share: float = 0.5    # phrases in more documents than this share are template words

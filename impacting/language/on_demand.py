@@ -16,16 +16,17 @@ from pathlib import Path
 
 import duckdb
 
-from impacting.language.corpus import CorpusStats
+from impacting.errors import ActionableError
+from impacting.language.analysis import DocumentLanguage, LanguageConfig, analyse_document
+from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache, Encoder
 from impacting.language.keywords import KeywordExtractor
 from impacting.language.rows import chunks_from_rows
-from impacting.language.stage import DocumentLanguage, LanguageConfig, analyse_document
 from impacting.warehouse.store import Warehouse, WarehouseBusy, read_table
 from impacting.warehouse.tables import CHUNKS, DOCUMENTS
 
 
-class DocumentNotFound(LookupError):
+class DocumentNotFound(ActionableError, LookupError):
     """Neither a readable file nor a document in the warehouse; the message says what was tried."""
 
 

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from impacting.errors import ActionableError
 from impacting.language.chunking import Chunk
 from impacting.language.vectors import document_vector
 
 
-class DegreeError(ValueError):
+class DegreeError(ActionableError, ValueError):
     """A summary length that makes no sense; the message says what is accepted."""
 
 

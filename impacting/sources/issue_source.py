@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
+from impacting.errors import ActionableError
+from impacting.settings import var
 from impacting.sources.documents import DOCUMENT_FORMATS
 
 
@@ -25,7 +27,7 @@ class AttachmentUnavailable(Exception):
         self.reason = reason
 
 
-class SourceError(RuntimeError):
+class SourceError(ActionableError, RuntimeError):
     """The source as a whole cannot be read (bad folder, bad credentials); the message says why."""
 
 
@@ -107,6 +109,6 @@ class DocumentPolicy:
         if isinstance(size, int) and size > self.max_bytes:
             return (
                 f"{size:,} bytes is over the {self.max_bytes:,}-byte limit for design documents; "
-                "raise IMPACTING_DOCUMENT_MAX_BYTES or attach a smaller copy"
+                f"raise {var('source.document_max_bytes')} or attach a smaller copy"
             )
         return None

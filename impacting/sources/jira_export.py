@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from impacting.settings import var
 from impacting.sources.issue_source import AttachmentUnavailable, SourceError
 from impacting.sources.jira_fields import PayloadError, issue_key, parse_jira_time
 
@@ -42,7 +43,7 @@ class ExportSource:
     def issues(self, updated_since: datetime | None = None) -> Iterator[dict[str, Any]]:
         if not self.folder.is_dir():
             raise SourceError(
-                f"export folder {self.folder} does not exist: set IMPACTING_EXPORT_DIR to a folder "
+                f"export folder {self.folder} does not exist: set {var('source.export_dir')} to a folder "
                 "of Jira issue JSON, or unset it to use the embedded sample"
             )
         self.problems = []

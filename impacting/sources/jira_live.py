@@ -37,7 +37,7 @@ from jira import JIRA
 from jira.exceptions import JIRAError
 from jira.resilientsession import parse_errors
 
-from impacting.settings import Secret
+from impacting.settings import Secret, var
 from impacting.sources.http_retry import GaveUp, RetryPolicy, call_with_retries
 from impacting.sources.issue_source import AttachmentUnavailable, IssueStamp, SourceError
 from impacting.sources.jira_fields import parse_jira_time
@@ -46,7 +46,7 @@ from impacting.sources.jql import jql_time, keys_in, scoped, without_order_by
 LOG = logging.getLogger(__name__)
 
 # What `projects`, `status_changes`, `documents` and later stages read from a payload; the
-# team field and JIRA_EXTRA_FIELDS are added to it.
+# team field and `source.jira_extra_fields` are added to it.
 DEFAULT_FIELDS = (
     "summary", "description", "status", "issuetype", "project", "priority", "resolution",
     "resolutiondate", "created", "updated", "duedate", "components", "labels", "fixVersions",
@@ -54,6 +54,15 @@ DEFAULT_FIELDS = (
     "attachment", "environment", "comment",
 )
 CHANGELOG_PAGE_SIZE = 100
+
+# The settings people are told to check, by their environment variables.
+EMAIL_VAR = var("source.jira_email")
+TOKEN_VAR = var("source.jira_api_token")
+PAT_VAR = var("source.jira_pat")
+URL_VAR = var("source.jira_url")
+JQL_VAR = var("source.jira_jql")
+RETRIES_VAR = var("source.jira_max_retries")
+TIMEOUT_VAR = var("source.jira_timeout_seconds")
 
 
 class JiraAuthError(SourceError):
@@ -104,11 +113,11 @@ class JiraConfig:
     def credentials(self) -> str:
         """Which settings hold the credentials in use, for messages that say what to check."""
         if self.email and self.api_token:
-            return "JIRA_EMAIL and JIRA_API_TOKEN"
+            return f"{EMAIL_VAR} and {TOKEN_VAR}"
         if self.pat:
-            return "JIRA_PAT"
-        return ("the credentials (none are set: JIRA_EMAIL + JIRA_API_TOKEN for Cloud, "
-                "JIRA_PAT for Data Center)")
+            return f"{PAT_VAR}"
+        return (f"the credentials (none are set: {EMAIL_VAR} + {TOKEN_VAR} for Cloud, "
+                f"{PAT_VAR} for Data Center)")
 
     def secrets(self) -> list[str]:
         """Every form in which a credential could be echoed, longest first, for scrubbing."""
@@ -193,7 +202,7 @@ class JiraSource:
         except _TooLarge:
             raise AttachmentUnavailable("too_large", (
                 f"the content is over the {self.config.max_attachment_bytes:,}-byte limit for design "
-                "documents; raise IMPACTING_DOCUMENT_MAX_BYTES or attach a smaller copy")) from None
+                f"documents; raise {var('source.document_max_bytes')} or attach a smaller copy")) from None
         except JIRAError as error:
             if error.status_code == 401:
                 self._raise_http(what, error)
@@ -229,7 +238,7 @@ class JiraSource:
         config = self.config
         parts = urlsplit(config.url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise SourceError("JIRA_URL must be the web address of the Jira, e.g. "
+            raise SourceError(f"{URL_VAR} must be the web address of the Jira, e.g. "
                               "https://yourcompany.atlassian.net or https://jira.example.com/jira")
         auth: dict[str, Any] = {}
         if config.email and config.api_token:
@@ -242,7 +251,7 @@ class JiraSource:
                       max_retries=0, timeout=config.timeout_seconds, **auth)
         info = self._call("read serverInfo", client.server_info)
         if not isinstance(info, dict) or "versionNumbers" not in info:
-            raise SourceError(f"{config.url} does not answer like Jira (no serverInfo): check JIRA_URL "
+            raise SourceError(f"{config.url} does not answer like Jira (no serverInfo): check {URL_VAR} "
                               "is the base address, with the context path if there is one (…/jira)")
         client.deploymentType = info.get("deploymentType")  # what the library's own search reads
         self.deployment = info.get("deploymentType") or "Server"
@@ -252,9 +261,9 @@ class JiraSource:
             me = self._call("check the credentials (GET myself)", client.myself)
             self._zone = _zone(me.get("timeZone") if isinstance(me, dict) else None)
         else:
-            half = " (JIRA_EMAIL is set but JIRA_API_TOKEN is not)" if config.email else ""
+            half = f" ({EMAIL_VAR} is set but {TOKEN_VAR} is not)" if config.email else ""
             self._warn(f"no Jira credentials set{half}: reading anonymously, which sees only public "
-                       "projects; set JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
+                       f"projects; set {EMAIL_VAR} + {TOKEN_VAR} (Cloud) or {PAT_VAR} (Data Center)")
         self._log.info(f"connected to Jira {self.deployment} {info.get('version', '')} at {config.url}")
         return client
 
@@ -265,7 +274,7 @@ class JiraSource:
     def _jql(self) -> str:
         if not (self.config.jql or "").strip():
             raise SourceError(
-                "JIRA_JQL is not set: set it to the project requests to read, e.g. "
+                f"{JQL_VAR} is not set: set it to the project requests to read, e.g. "
                 "'project = REQ AND issuetype in (Epic, \"New Feature\")'")
         return self.config.jql
 
@@ -413,17 +422,17 @@ class JiraSource:
                 f"Jira at {self.config.url} kept failing to {error.what}: {error.reason} "
                 f"({error.attempts} attempts). Everything stored so far is kept and the sync "
                 "cursor stays before anything not stored, so the next run resumes; if this "
-                "persists check Jira's status, or raise JIRA_MAX_RETRIES / JIRA_TIMEOUT_SECONDS")) from None
+                f"persists check Jira's status, or raise {RETRIES_VAR} / {TIMEOUT_VAR}")) from None
         except JIRAError as error:
             self._raise_http(what, error, kind)
         except requests.RequestException as error:
             raise SourceError(self._scrub(
-                f"cannot {what} at {self.config.url}: {type(error).__name__}; check JIRA_URL and "
+                f"cannot {what} at {self.config.url}: {type(error).__name__}; check {URL_VAR} and "
                 "that this machine can reach it (proxy, TLS certificate)")) from None
         except ValueError:
             raise SourceError(self._scrub(
                 f"Jira at {self.config.url} answered '{what}' with something that is not JSON (a "
-                "login page or a proxy?); check JIRA_URL")) from None
+                f"login page or a proxy?); check {URL_VAR}")) from None
 
     def _raise_http(self, what: str, error: JIRAError, kind: str = "") -> NoReturn:
         status = error.status_code
@@ -432,18 +441,18 @@ class JiraSource:
         if status == 401:
             raise JiraAuthError(self._scrub(
                 f"{where} refused the credentials (HTTP 401) when trying to {what}: check "
-                f"{self.config.credentials}. Cloud: JIRA_EMAIL is the Atlassian account's email and "
-                "JIRA_API_TOKEN an API token made at id.atlassian.com; Data Center: JIRA_PAT is a "
+                f"{self.config.credentials}. Cloud: {EMAIL_VAR} is the Atlassian account's email and "
+                f"{TOKEN_VAR} an API token made at id.atlassian.com; Data Center: {PAT_VAR} is a "
                 "personal access token (profile → Personal Access Tokens)")) from None
         if status == 403:
             raise JiraAuthError(self._scrub(
                 f"{where} refused to {what} (HTTP 403{': ' + said if said else ''}): the user behind "
-                f"{self.config.credentials} needs 'Browse projects' on every project JIRA_JQL "
+                f"{self.config.credentials} needs 'Browse projects' on every project {JQL_VAR} "
                 "selects (and after repeated failed logins Jira may ask for a CAPTCHA: log in once "
                 "in a browser)")) from None
         if status == 400 and kind == "search":
             raise JqlError(self._scrub(
-                f"{where} rejected the query (HTTP 400): {said or 'no reason given'}. Fix JIRA_JQL "
+                f"{where} rejected the query (HTTP 400): {said or 'no reason given'}. Fix {JQL_VAR} "
                 f"(now: {self.config.jql})")) from None
         if status == 404:
             raise _NotFound(self._scrub(f"{where}: not found when trying to {what}")) from None

@@ -8,8 +8,9 @@ Recipients of a request awaiting triage:
   has no assignee, with the projects and their similarity.
 
 An alert is identified by (request, recipient kind, recipient). The warehouse keeps every alert
-ever raised, so a nightly run only raises the ones it has not raised before; delivery to a
-webhook happens once per alert (a failed delivery is retried on the next run).
+ever raised, so a nightly run only raises the ones it has not raised before
+(:func:`record_alerts`). Delivery is a separate step (:func:`deliver_alerts`), the only one that
+talks to people: once per alert, a failed delivery retried on the next run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from impacting.triage.metrics import NOTIFY
+from impacting.warehouse.store import missing_as_none, upsert_rows
+from impacting.warehouse.tables import ALERT_DELIVERIES, ALERTS
 
 TEAM, PERSON = "team", "person"
 SENT, FAILED, NOT_CONFIGURED = "sent", "failed", "not_configured"
@@ -114,3 +123,85 @@ def deliver(payload: dict, webhook_url: str, timeout: float = 10.0) -> str | Non
     if response.status_code >= 300:
         return f"webhook answered HTTP {response.status_code}"
     return None
+
+
+def record_alerts(con: duckdb.DuckDBPyConnection, predictions: pd.DataFrame, similar: pd.DataFrame,
+                  details: pd.DataFrame, version: str | None, now: datetime) -> int:
+    """Record, in `alerts`, every alert the requests awaiting triage deserve and that was never
+    raised before; returns how many are new. Nothing is sent here."""
+    already = set(con.execute(f"SELECT request_key, recipient_kind, recipient FROM {ALERTS.qualified}"
+                              ).fetchall())
+    planned: list[Alert] = []
+    keys = sorted(set(predictions["request_key"]) | set(similar["request_key"])) \
+        if len(predictions) or len(similar) else []
+    for key in keys:
+        notified = predictions[(predictions["request_key"] == key) &
+                               (predictions["decision"] == NOTIFY)] if len(predictions) else predictions
+        matches = similar[similar["request_key"] == key] if len(similar) else similar
+        past = [details.loc[m] for m in matches["similar_key"]] if len(matches) else []
+        people = ("assignee", "assignee_id", "reporter", "reporter_id")
+        projects = [SimilarProject(m, s, p["summary"], *(missing_as_none(p[c]) for c in people))
+                    for m, s, p in zip(matches.get("similar_key", []), matches.get("score", []), past,
+                                       strict=True)]
+        planned.extend(plan_alerts(
+            key,
+            [(t, float(p) if p is not None and not pd.isna(p) else 1.0, r)
+             for t, p, r in zip(notified["team"], notified["probability"], notified["reason"],
+                                strict=True)],
+            projects))
+    fresh = new_alerts(planned, already)
+    upsert_rows(con, ALERTS, pd.DataFrame([{
+        "request_key": a.request_key, "recipient": a.recipient, "recipient_kind": a.recipient_kind,
+        "recipient_id": a.recipient_id, "score": a.score, "reason": a.reason,
+        "first_alerted_at": now, "model_version": version,
+    } for a in fresh], columns=list(ALERTS.column_names)))
+    return len(fresh)
+
+
+@dataclass(frozen=True)
+class DeliveryRun:
+    new: int          # alerts that had never been through delivery
+    sent: int
+    failed: int
+    retried: int      # failed before, tried again
+
+
+def deliver_alerts(con: duckdb.DuckDBPyConnection, details: pd.DataFrame, webhook_url: str | None,
+                   now: datetime, send=None) -> DeliveryRun:
+    """POST every alert not yet through delivery, and retry the failed ones, to the webhook;
+    record each outcome in `alert_deliveries`. Without a webhook, new alerts are recorded as
+    `not_configured` (and failed ones wait for it)."""
+    send = send or deliver
+    pending = con.execute(f"""
+        SELECT a.request_key, a.recipient, a.recipient_kind, a.recipient_id, a.score, a.reason,
+               d.status, coalesce(d.attempts, 0) AS attempts
+        FROM {ALERTS.qualified} a LEFT JOIN {ALERT_DELIVERIES.qualified} d
+          USING (request_key, recipient_kind, recipient)
+        WHERE d.status IS NULL OR d.status = '{FAILED}'
+        ORDER BY a.request_key, a.recipient_kind, a.recipient""").df()
+    new = int(pending["status"].isna().sum())
+    retried = len(pending) - new
+    rows, sent, failed = [], 0, 0
+    for alert in pending.itertuples(index=False):
+        row = {"request_key": alert.request_key, "recipient": alert.recipient,
+               "recipient_kind": alert.recipient_kind, "attempts": int(alert.attempts),
+               "last_attempt_at": None, "delivered_at": None, "error": None}
+        if not webhook_url:
+            if pd.isna(alert.status):
+                rows.append(row | {"status": NOT_CONFIGURED})
+            continue
+        known = alert.request_key in details.index
+        summary = details.loc[alert.request_key, "summary"] if known else None
+        url = missing_as_none(details.loc[alert.request_key, "url"]) if known else None
+        message = Alert(alert.request_key, alert.recipient, alert.recipient_kind, float(alert.score),
+                        alert.reason, missing_as_none(alert.recipient_id))
+        error = send(webhook_payload(message, summary, url), webhook_url)
+        row |= {"attempts": int(alert.attempts) + 1, "last_attempt_at": now}
+        if error is None:
+            rows.append(row | {"status": SENT, "delivered_at": datetime.now(UTC)})
+            sent += 1
+        else:
+            rows.append(row | {"status": FAILED, "error": error})
+            failed += 1
+    upsert_rows(con, ALERT_DELIVERIES, pd.DataFrame(rows, columns=list(ALERT_DELIVERIES.column_names)))
+    return DeliveryRun(new, sent, failed, retried if webhook_url else 0)

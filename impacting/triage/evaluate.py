@@ -12,15 +12,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from impacting.triage.candidates import BASE_CANDIDATES, COMBINATION
-from impacting.triage.features import Corpus
+from impacting.triage.corpus import Corpus
 from impacting.triage.metrics import decision_metrics, ranking_metrics
 from impacting.triage.predict import triage
 from impacting.triage.similar import HYBRID, MODES, SimilarConfig, SimilarityIndex, link_metrics
 from impacting.triage.teams import TeamModelConfig, fit_team_model
+from impacting.triage.teams.candidates import BASE_CANDIDATES, COMBINATION
 
 
-def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig, similar: SimilarConfig,
+def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig,
                   log: Callable[[str], None] | None = None) -> dict:
     """Team figures on the test records for the model trained (and tuned) on the train records.
 
@@ -30,9 +30,8 @@ def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig, similar:
     candidate, each with its own cross-validated threshold; `cv` what cross-validation saw.
     """
     model = fit_team_model(train, config, progress=log)
-    pool_teams = {r.key: r.teams for r in train.requests}
-    index = SimilarityIndex(train, similar.lexical_weight)
-    result = triage(model, index, test, pool_teams, similar, explain=False)
+    # Decisions only: reasons (and so the similar projects they cite) are not scored.
+    result = triage(model, test, explain=False)
     truth = [set(r.teams) for r in test.requests]
     owners = [r.owner_team for r in test.requests]
     has_owner = any(owners)

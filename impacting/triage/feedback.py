@@ -1,6 +1,6 @@
 """People's decisions on (request, team): from a CSV drop folder and from Jira's team field.
 
-A CSV file in the feedback folder (``IMPACTING_FEEDBACK_DIR``) has a header row and one
+A CSV file in the feedback folder (``triage.feedback_dir``) has a header row and one
 decision per line::
 
     request,team,verdict,author,at,note
@@ -26,6 +26,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from impacting.settings import var
+from impacting.warehouse.store import upsert_rows
+from impacting.warehouse.tables import PROJECTS, TEAM_FEEDBACK, TEAM_PREDICTIONS
 
 CSV_SOURCE = "csv"
 JIRA_SOURCE = "jira"
@@ -62,7 +69,7 @@ def read_feedback_folder(folder: Path) -> tuple[list[Feedback], list[str]]:
     if not folder.exists():
         return [], []
     if not folder.is_dir():
-        return [], [f"feedback folder {folder} is a file; set IMPACTING_FEEDBACK_DIR to a folder"]
+        return [], [f"feedback folder {folder} is a file; set {var('triage.feedback_dir')} to a folder"]
     rows: list[Feedback] = []
     problems: list[str] = []
     for path in sorted(folder.glob("*.csv")):
@@ -177,3 +184,63 @@ def training_teams(field_teams: Mapping[str, Sequence[str]],
         elif not row.confirmed and team in current:
             current.remove(team)
     return {key: tuple(values) for key, values in teams.items()}
+
+
+# --- the warehouse side ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FeedbackRun:
+    csv_decisions: int
+    jira_decisions_new: int
+    problems: list[str]
+
+
+def load_feedback(con: duckdb.DuckDBPyConnection) -> list[Feedback]:
+    """Every decision recorded in `team_feedback`."""
+    rows = con.execute(f"SELECT request_key, team, verdict, source, origin, author, recorded_at, note "
+                       f"FROM {TEAM_FEEDBACK.qualified}").fetchall()
+    return [Feedback(key, team, verdict == "confirmed", source, origin, author,
+                     _utc(recorded_at), note)
+            for key, team, verdict, source, origin, author, recorded_at, note in rows]
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def feedback_rows(feedback: Sequence[Feedback]) -> pd.DataFrame:
+    """`team_feedback` rows: the newest decision per (request, team, source)."""
+    newest: dict[tuple[str, str, str], Feedback] = {}
+    for row in sorted(feedback, key=lambda f: f.recorded_at):
+        newest[(row.request_key, row.team, row.source)] = row
+    return pd.DataFrame([{
+        "request_key": f.request_key, "team": f.team,
+        "verdict": "confirmed" if f.confirmed else "rejected", "source": f.source,
+        "origin": f.origin, "author": f.author, "recorded_at": f.recorded_at, "note": f.note,
+    } for f in newest.values()], columns=list(TEAM_FEEDBACK.column_names))
+
+
+def record_feedback(con: duckdb.DuckDBPyConnection, folder: Path, team_field: str,
+                    now: datetime) -> FeedbackRun:
+    """Read the CSV folder and the team field of triaged requests into `team_feedback`. A
+    decision Jira's field gave is recorded once: its first sighting is when it was decided."""
+    from_csv, problems = read_feedback_folder(folder)
+    current = dict(con.execute(f"SELECT key, teams FROM {PROJECTS.qualified}").fetchall())
+    previous = con.execute(f"SELECT request_key, team, decision FROM {TEAM_PREDICTIONS.qualified}"
+                           ).fetchall()
+    already = set(con.execute(f"SELECT request_key, team FROM {TEAM_FEEDBACK.qualified} "
+                              f"WHERE source = '{JIRA_SOURCE}'").fetchall())
+    from_jira = [f for f in jira_feedback(current, previous, team_field, now)
+                 if (f.request_key, f.team) not in already]
+    upsert_rows(con, TEAM_FEEDBACK, feedback_rows([*from_csv, *from_jira]))
+    return FeedbackRun(len(from_csv), len(from_jira), problems)
+
+
+def verdicts_for(feedback: Iterable[Feedback]):
+    """People's CSV decisions by (request, team), newest first, as overrides of the model."""
+    from impacting.triage.predict import Verdict
+
+    return {key: Verdict(f.confirmed, f.author, f.recorded_at.isoformat(), f.origin)
+            for key, f in latest_verdicts(x for x in feedback if x.source == CSV_SOURCE).items()}

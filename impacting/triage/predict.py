@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from impacting.language.chunking import Chunk
-from impacting.triage.features import Corpus
+from impacting.triage.corpus import Corpus
 from impacting.triage.metrics import NOT_NOTIFIED, NOTIFY
-from impacting.triage.similar import Match, SimilarConfig, SimilarityIndex
+from impacting.triage.similar import Match
 from impacting.triage.teams import TeamModel, passage_support
 
 PASSAGES_PER_REASON = 2
@@ -50,24 +50,26 @@ class Verdict:
 class TriageResult:
     probabilities: np.ndarray              # (requests, teams), calibrated
     decisions: np.ndarray                  # (requests, teams) of NOTIFY / UNSURE / NOT_NOTIFIED
-    matches: list[list[Match]]             # similar past projects per request
     team_decisions: list[list[TeamDecision]]
 
 
-def triage(model: TeamModel, index: SimilarityIndex, requests: Corpus,
-           pool_teams: Mapping[str, Sequence[str]], similar: SimilarConfig,
+def triage(model: TeamModel, requests: Corpus, matches: Sequence[Sequence[Match]] | None = None,
+           pool_teams: Mapping[str, Sequence[str]] | None = None,
            verdicts: Mapping[tuple[str, str], Verdict] | None = None,
-           explain: bool = True) -> TriageResult:
-    """Decide, for each request, which teams to notify, and find its similar past projects.
+           explain: bool = True, template: frozenset[str] = frozenset()) -> TriageResult:
+    """Decide, for each request, which teams to notify, and say why.
 
-    `pool_teams` gives the teams of the index's past projects (to say which similar projects
-    involved a team); `verdicts` are people's decisions by (request key, team), which win.
-    Template sentences are never quoted as a reason.
+    `matches` are each request's similar past projects as the similarity search found them
+    (the search runs once, elsewhere; this only cites them), `pool_teams` the teams of those
+    past projects (to say which involved a team); `verdicts` are people's decisions by
+    (request key, team), which win. Template sentences (the model's and `template`) are never
+    quoted as a reason.
     """
-    template = model.template | index.template
+    template = model.template | template
     probabilities = model.probabilities(requests)
     decisions = model.decide(probabilities)
-    matches = index.search(requests, top_k=similar.top_k, min_score=similar.min_score)
+    matches = matches if matches is not None else [[] for _ in requests.requests]
+    pool_teams = pool_teams or {}
     verdicts = verdicts or {}
     out: list[list[TeamDecision]] = []
     for i, request in enumerate(requests.requests):
@@ -100,7 +102,7 @@ def triage(model: TeamModel, index: SimilarityIndex, requests: Corpus,
             out[position].append(TeamDecision(key, team, float("nan"), NOTIFY, float("nan"),
                                               float("nan"), verdict_reason(team, None, verdict),
                                               "feedback"))
-    return TriageResult(probabilities, decisions, matches, out)
+    return TriageResult(probabilities, decisions, out)
 
 
 def _support(model: TeamModel, passage_vectors: np.ndarray, team: str, decision: str) -> np.ndarray:

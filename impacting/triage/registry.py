@@ -17,7 +17,7 @@ import json
 import os
 import pickle
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from impacting.triage.features import Corpus
+from impacting.triage.corpus import Corpus
 from impacting.triage.teams import TeamModel, TeamModelConfig
 from impacting.warehouse.store import to_json, upsert_rows
 from impacting.warehouse.tables import MODELS
@@ -43,15 +43,25 @@ class Registration:
     reason: str
 
 
-def training_fingerprint(corpus: Corpus, config: TeamModelConfig, embedding_model: str) -> str:
-    """Changes exactly when what the model would learn from changes."""
+TrainingEntry = tuple[str, Sequence[str], str | None, str]   # key, teams, created, text SHA-256
+
+
+def training_fingerprint(entries: Iterable[TrainingEntry], config: TeamModelConfig,
+                         embedding_model: str) -> str:
+    """Changes exactly when what the model would learn from changes: each past request's key,
+    teams, creation date and text (by hash), the model's configuration and the encoder. The
+    pipeline takes the entries from the triage corpus, before anything is embedded."""
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(config), embedding_model], sort_keys=True).encode())
-    for request, text in sorted(zip(corpus.requests, corpus.lexical, strict=True),
-                                key=lambda pair: pair[0].key):
-        digest.update(json.dumps([request.key, sorted(request.teams), request.created,
-                                  hashlib.sha256(text.encode()).hexdigest()]).encode())
+    for key, teams, created, text_sha256 in sorted(entries, key=lambda entry: entry[0]):
+        digest.update(json.dumps([key, sorted(teams), created, text_sha256]).encode())
     return digest.hexdigest()
+
+
+def corpus_entries(corpus: Corpus) -> list[TrainingEntry]:
+    """Training entries of an in-memory corpus (its words stand for its text)."""
+    return [(r.key, r.teams, r.created, hashlib.sha256(text.encode()).hexdigest())
+            for r, text in zip(corpus.requests, corpus.lexical, strict=True)]
 
 
 def cv_summary(model: TeamModel) -> dict[str, float | None]:

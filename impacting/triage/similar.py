@@ -22,15 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from impacting.triage.features import Corpus, template_passages, tfidf_vectorizer
+from impacting.settings import TriageSettings
+from impacting.triage.corpus import Corpus, template_passages, tfidf_vectorizer
 
 HYBRID, LEXICAL, SEMANTIC = "hybrid", "lexical", "semantic"
-# Chosen on the linked records of both benchmark train splits (KEPs and Jira tickets) and a
-# leave-one-out search over the whole KEP file, the best mean recall@10 of the three: words weigh
-# a little more than meaning (docs/benchmarks.md).
-DEFAULT_LEXICAL_WEIGHT = 0.6
-# The highest cut-off (0.01 steps) that costs under one point of recall@10 on both train splits.
-DEFAULT_MIN_SCORE = 0.17
+# The settings' defaults (impacting.settings says how they were chosen).
+_SETTINGS = TriageSettings()
+DEFAULT_LEXICAL_WEIGHT = _SETTINGS.similar_lexical_weight
+DEFAULT_MIN_SCORE = _SETTINGS.similar_min_score
 # Passage pairs that make the semantic score: enough that one shared boilerplate-like sentence
 # does not decide it, few enough that a ticket's handful of sentences still count fully.
 PASSAGE_PAIRS = 20
@@ -46,8 +45,13 @@ PASSAGES, MEAN = "passages", "mean"
 @dataclass(frozen=True)
 class SimilarConfig:
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
-    top_k: int = 10
+    top_k: int = _SETTINGS.similar_top_k
     min_score: float = DEFAULT_MIN_SCORE
+
+    @classmethod
+    def from_settings(cls, settings: TriageSettings) -> SimilarConfig:
+        return cls(lexical_weight=settings.similar_lexical_weight, top_k=settings.similar_top_k,
+                   min_score=settings.similar_min_score)
 
 
 @dataclass(frozen=True)
@@ -63,14 +67,15 @@ class SimilarityIndex:
     """A pool of past projects that requests can be compared with."""
 
     def __init__(self, pool: Corpus, lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
-                 semantic: str = PASSAGES):
+                 semantic: str = PASSAGES, template: frozenset[str] | None = None):
         if not 0.0 <= lexical_weight <= 1.0:
             raise ValueError(f"lexical_weight must be within [0, 1], got {lexical_weight}")
         if semantic not in (PASSAGES, MEAN):
             raise ValueError(f"semantic must be {PASSAGES!r} or {MEAN!r}, got {semantic!r}")
         self.semantic = semantic
-        # Template sentences (shared by many past projects) make every pair look alike.
-        self.template = template_passages(pool)
+        # Template sentences (shared by many past projects) make every pair look alike; the
+        # pipeline's triage corpus knows them already, the evaluation computes them here.
+        self.template = template_passages(pool) if template is None else template
         pool = pool.without(self.template)
         self.keys = pool.keys  # the pool's words and vectors are kept only as the index needs them
         self.lexical_weight = lexical_weight

@@ -23,10 +23,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from impacting.errors import ActionableError
 from impacting.warehouse.tables import ALL_TABLES, WAREHOUSE_INFO, Table
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseBusy(ActionableError, RuntimeError):
     """The working database is held by another process (most likely another run)."""
 
 
@@ -46,10 +47,18 @@ class Warehouse:
         self.working_path = self.working_dir / "working.duckdb"
         self.blobs = BlobStore(self.working_dir / "attachments")
         self.tables = tuple(tables)
+        self._tables_ready = False
+
+    def prepare(self) -> None:
+        """Create missing tables (and columns a newer declaration added) now, once; a Dagster
+        run does this when its warehouse resource is set up."""
+        with self.connect():
+            pass
 
     @contextmanager
     def connect(self, wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the working database, with every declared table present.
+        """A read-write connection to the working database, with every declared table present
+        (created on this object's first connection only, not on every one).
 
         Waits up to `wait_seconds` for another process to let go of the file, then fails with
         a message that says what to do instead of hanging the schedule.
@@ -73,7 +82,9 @@ class Warehouse:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
         try:
-            ensure_tables(con, self.tables)
+            if not self._tables_ready:
+                ensure_tables(con, self.tables)
+                self._tables_ready = True
             yield con
         finally:
             con.close()
@@ -250,6 +261,13 @@ class BlobStore:
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+
+def missing_as_none(item):
+    """None for the missing values DuckDB and pandas hand back (NaN, NaT, None), else the item."""
+    if item is None or item is pd.NaT or (isinstance(item, float) and item != item):
+        return None
+    return item
 
 
 def to_json(value: object) -> str:

@@ -7,11 +7,16 @@ cannot drift apart. Schemas:
 - ``main``: what analysts query (published);
 - ``raw``: payloads exactly as they arrived, so anything can be re-derived (published);
 - ``internal``: working state such as sync cursors and caches (never published).
+
+It is long because it is nothing but declarations, every column with its meaning; splitting it
+would only scatter the one list analysts and the code both read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from impacting.settings import var
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ PROJECTS = Table(
         ("updated_at", "TIMESTAMPTZ", "Last updated, UTC."),
         ("resolved_at", "TIMESTAMPTZ", "Resolution date, UTC; null while unresolved."),
         ("teams", "VARCHAR[]", "Teams known so far to be involved: the configured team field "
-         "(`IMPACTING_TEAM_FIELD`, default components). Empty for a new request."),
+         f"(`{var('source.team_field')}`, default components). Empty for a new request."),
         ("components", "VARCHAR[]", "Jira components."),
         ("labels", "VARCHAR[]", "Jira labels."),
         ("assignee", "VARCHAR", "Assignee display name."),
@@ -177,7 +182,8 @@ SYNC_CURSORS = Table(
     "those whose `updated` differs from what is stored.",
     _cols(
         ("scope", "VARCHAR", "What the cursor belongs to: the Jira URL, the JQL (without ORDER BY) "
-         "and the fields requested. A changed JIRA_JQL or field list is a new scope, read in full."),
+         f"and the fields requested. A changed {var('source.jira_jql')} or field list is a new scope, "
+         "read in full."),
         ("cursor_at", "TIMESTAMPTZ", "Every issue in scope updated before this instant (UTC) is "
          "stored as it is now; never moved past an issue that was not stored."),
         ("full_started_at", "TIMESTAMPTZ", "Set while a full read (the first run of a scope, or "
@@ -230,8 +236,8 @@ CHUNKS = Table(
 SUMMARIES = Table(
     "summaries",
     "main",
-    "Two summaries per readable document: `executive` (about IMPACTING_EXECUTIVE_WORDS words) "
-    "and `standard` (IMPACTING_SUMMARY_RATIO of the document, or IMPACTING_SUMMARY_WORDS "
+    f"Two summaries per readable document: `executive` (about {var('language.executive_words')} words) "
+    f"and `standard` ({var('language.summary_ratio')} of the document, or {var('language.summary_words')} "
     "words). Extractive by default: whole sentences, covering the main sections, in document "
     "order.",
     _cols(
@@ -243,7 +249,7 @@ SUMMARIES = Table(
         ("document_words", "INTEGER", "Prose words in the document (what a ratio applies to)."),
         ("degree", "VARCHAR", "The length asked for, e.g. `60 words` or `ratio 0.1`."),
         ("method", "VARCHAR", "`extractive` (sentences of the document) or `abstractive` "
-         "(rewritten by IMPACTING_ABSTRACTIVE_MODEL from an extract)."),
+         f"(rewritten by {var('language.abstractive_model')} from an extract)."),
         ("chunk_indexes", "INTEGER[]", "The document sentences it was made from "
          "(`chunks.chunk_index`), in document order."),
     ),
@@ -272,6 +278,63 @@ LANGUAGE_TABLES = (CHUNKS, SUMMARIES, KEYWORDS)
 
 # --- triage ------------------------------------------------------------------------------------
 
+TRIAGE_CORPUS = Table(
+    "triage_corpus",
+    "main",
+    "The requests as triage sees them, built once per run and read by the team model, the "
+    "similar-project search, team decisions and briefs: past projects (teams known, people's "
+    "feedback applied) and requests awaiting triage, with the documents and passages they are "
+    "read from. A request can be both: feedback can confirm teams before Jira's field has them.",
+    _cols(
+        ("key", "VARCHAR", "The request (`projects.key`)."),
+        ("title", "VARCHAR", "Its title (`projects.summary`)."),
+        ("is_past", "BOOLEAN", "A past project: its teams are known (the team field, plus "
+         "confirmed and minus rejected feedback). The team model learns from these, and "
+         "similar-project search compares requests with them."),
+        ("awaiting_triage", "BOOLEAN", "No team field yet and not done: it gets team decisions "
+         "and similar past projects."),
+        ("teams", "VARCHAR[]", "Its teams, feedback applied (empty while awaiting triage)."),
+        ("created_at", "TIMESTAMPTZ", "When it was created, UTC (orders history for "
+         "cross-validation)."),
+        ("links", "VARCHAR[]", "Keys of the issues Jira links it with."),
+        ("document_ids", "VARCHAR[]", "Its readable documents (`documents.document_id`) in attach "
+         "order; their passages come from `chunks`, after its description's."),
+        ("passages", "INTEGER", "Prose sentences it is compared and scored by (description and "
+         "documents)."),
+        ("words", "INTEGER", "Words of its title, description and documents that triage reads."),
+        ("text_sha256", "VARCHAR", "SHA-256 of its title and chunks in order: changes exactly when "
+         "what triage reads of it changes (the model registry's fingerprint is built from these)."),
+    ),
+    key=("key",),
+)
+
+DESCRIPTION_CHUNKS = Table(
+    "description_chunks",
+    "internal",
+    "Each request's Jira description split into chunks like a document (`chunks`), once per "
+    "run: the passages triage reads before the request's documents.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`projects.key`)."),
+        ("chunk_index", "INTEGER", "Position in the description, from 0."),
+        ("kind", "VARCHAR", "As `chunks.kind`."),
+        ("section", "VARCHAR[]", "Heading path above it."),
+        ("text", "VARCHAR", "The chunk's text."),
+        ("sha256", "VARCHAR", "SHA-256 of `text`."),
+    ),
+    key=("request_key", "chunk_index"),
+)
+
+TEMPLATE_PASSAGES = Table(
+    "template_passages",
+    "internal",
+    "Sentences so many past projects share word for word that they are template text; the team "
+    "model and the similar-project search leave them out, and reasons never quote them.",
+    _cols(
+        ("sha256", "VARCHAR", "SHA-256 of the sentence."),
+    ),
+    key=("sha256",),
+)
+
 TEAM_PREDICTIONS = Table(
     "team_predictions",
     "main",
@@ -287,9 +350,9 @@ TEAM_PREDICTIONS = Table(
         ("decision", "VARCHAR", "`notify` (at or above `threshold`), `unsure` (at or above "
          "`unsure_threshold`: a person decides) or `not_notified`."),
         ("threshold", "DOUBLE", "The team's notify threshold, chosen by cross-validation so that "
-         "IMPACTING_TRIAGE_TARGET_RECALL of its past requests would have been notified."),
+         f"{var('triage.target_recall')} of its past requests would have been notified."),
         ("unsure_threshold", "DOUBLE", "The lower end of the team's unsure band "
-         "(IMPACTING_TRIAGE_UNSURE_RECALL)."),
+         f"({var('triage.unsure_recall')})."),
         ("reason", "VARCHAR", "Why: the probability against the threshold, the passages of the "
          "request that most support the team, and the similar past projects that involved it."),
         ("decided_by", "VARCHAR", "`model`, or `feedback` when a person confirmed or rejected the "
@@ -304,14 +367,14 @@ SIMILAR_PROJECTS = Table(
     "similar_projects",
     "main",
     "For every request awaiting triage, the past projects it most resembles (words and meaning "
-    "fused), best first: at most IMPACTING_SIMILAR_TOP_K, and only those scoring at least "
-    "IMPACTING_SIMILAR_MIN_SCORE, so an unusual request gets few or none. With each match its "
+    f"fused), best first: at most {var('triage.similar_top_k')}, and only those scoring at least "
+    f"{var('triage.similar_min_score')}, so an unusual request gets few or none. With each match its "
     "teams, people and outcome.",
     _cols(
         ("request_key", "VARCHAR", "The request awaiting triage (`projects.key`)."),
         ("rank", "INTEGER", "1 = the most similar past project."),
         ("similar_key", "VARCHAR", "The past project (`projects.key`)."),
-        ("score", "DOUBLE", "Fused similarity (0..1): IMPACTING_SIMILAR_LEXICAL_WEIGHT × "
+        ("score", "DOUBLE", f"Fused similarity (0..1): {var('triage.similar_lexical_weight')} × "
          "`lexical_score` + the rest × `semantic_score`."),
         ("lexical_score", "DOUBLE", "TF-IDF cosine of the two documents' words (0..1)."),
         ("semantic_score", "DOUBLE", "Cosine of the two documents' meaning vectors, centred on "
@@ -347,10 +410,25 @@ ALERTS = Table(
         ("reason", "VARCHAR", "Why this recipient is told."),
         ("first_alerted_at", "TIMESTAMPTZ", "When the alert was raised, UTC."),
         ("model_version", "VARCHAR", "The team model in service then (`models.version`)."),
-        ("delivery_status", "VARCHAR", "`sent` (the webhook accepted it), `failed` (retried next "
-         "run) or `not_configured` (no IMPACTING_ALERT_WEBHOOK_URL when it was raised)."),
+    ),
+    key=("request_key", "recipient_kind", "recipient"),
+)
+
+ALERT_DELIVERIES = Table(
+    "alert_deliveries",
+    "main",
+    "Whether each alert reached its recipient: one row per alert, updated by the step that "
+    "sends them (a step of its own, after the alerts are recorded).",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`alerts.request_key`)."),
+        ("recipient", "VARCHAR", "As `alerts.recipient`."),
+        ("recipient_kind", "VARCHAR", "As `alerts.recipient_kind`."),
+        ("status", "VARCHAR", f"`sent` (the webhook accepted it), `failed` (retried next run) or "
+         f"`not_configured` (no {var('triage.alert_webhook_url')} when it was raised)."),
+        ("attempts", "INTEGER", "Delivery attempts so far."),
+        ("last_attempt_at", "TIMESTAMPTZ", "When it was last tried, UTC."),
         ("delivered_at", "TIMESTAMPTZ", "When the webhook accepted it, UTC."),
-        ("delivery_error", "VARCHAR", "Why the last delivery failed."),
+        ("error", "VARCHAR", "Why the last delivery failed."),
     ),
     key=("request_key", "recipient_kind", "recipient"),
 )
@@ -359,7 +437,7 @@ TEAM_FEEDBACK = Table(
     "team_feedback",
     "main",
     "People's decisions on whether a team is impacted by a request: lines of the CSV files in "
-    "IMPACTING_FEEDBACK_DIR, and the team field once Jira has it for a request the model "
+    f"{var('triage.feedback_dir')}, and the team field once Jira has it for a request the model "
     "triaged. Feedback is training data and overrides the model's decisions.",
     _cols(
         ("request_key", "VARCHAR", "The request (`projects.key`)."),
@@ -380,7 +458,7 @@ MODELS = Table(
     "main",
     "Every team model trained, with its cross-validated figures and whether it serves: "
     "`accepted` (in service), `superseded` or `rejected` (its cross-validated recall was worse "
-    "than the accepted model's by more than IMPACTING_TRIAGE_RECALL_TOLERANCE). A model is "
+    f"than the accepted model's by more than {var('triage.recall_tolerance')}). A model is "
     "trained only when the training data or the settings changed.",
     _cols(
         ("model_name", "VARCHAR", "`team_model`."),
@@ -404,7 +482,8 @@ MODELS = Table(
     key=("model_name", "version"),
 )
 
-TRIAGE_TABLES = (TEAM_PREDICTIONS, SIMILAR_PROJECTS, ALERTS, TEAM_FEEDBACK, MODELS)
+TRIAGE_TABLES = (TRIAGE_CORPUS, DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES, TEAM_PREDICTIONS,
+                 SIMILAR_PROJECTS, ALERTS, ALERT_DELIVERIES, TEAM_FEEDBACK, MODELS)
 
 # --- delivery ----------------------------------------------------------------------------------
 
@@ -413,7 +492,7 @@ RAW_STATUSES = Table(
     "raw",
     "Jira's status list (`GET /rest/api/2/status`) as a live source stored it: each status and "
     "its category. Delivery reporting takes a status's category from configuration first "
-    "(`IMPACTING_DELIVERY_STATUS_CATEGORIES`), then from here, then from the issues' own current "
+    f"(`{var('delivery.status_categories')}`), then from here, then from the issues' own current "
     "statuses. Filled from a live Jira, or from an export folder's `statuses.json`.",
     _cols(
         ("status_id", "VARCHAR", "Jira's status id."),
@@ -449,7 +528,7 @@ DELIVERY_ISSUE_TIMES = Table(
         ("cycle_time_days", "DOUBLE", "started_at → done_at, fractional days; null if never "
          "started or not done."),
         ("active_days", "DOUBLE", "Time within the cycle spent in active statuses "
-         "(`IMPACTING_DELIVERY_ACTIVE_STATUSES`), fractional days."),
+         f"(`{var('delivery.active_statuses')}`), fractional days."),
         ("flow_efficiency", "DOUBLE", "active_days / cycle_time_days (0–1); null without a cycle time."),
         ("reopened_count", "INTEGER", "Times the issue left a done-category status for another."),
         ("status_changes", "INTEGER", "Status changes up to `as_of`."),
@@ -470,7 +549,7 @@ DELIVERY_STATUS_TIME = Table(
         ("status_category", "VARCHAR", "`new`, `indeterminate` or `done`."),
         ("category_source", "VARCHAR", "Where that category came from: `configuration`, `jira "
          "status list`, `issues' current status` or `fallback`."),
-        ("is_active", "BOOLEAN", "Listed in IMPACTING_DELIVERY_ACTIVE_STATUSES (work being done)."),
+        ("is_active", "BOOLEAN", f"Listed in {var('delivery.active_statuses')} (work being done)."),
         ("visits", "INTEGER", "Times the issue entered this status (creation counts as entering)."),
         ("days", "DOUBLE", "Total time there, fractional days."),
         ("first_entered_at", "TIMESTAMPTZ", "First entry, UTC."),
@@ -533,14 +612,14 @@ DELIVERY_BOTTLENECKS = Table(
     "delivery_bottlenecks",
     "main",
     "Per issue type, the statuses where issues finished in the last N weeks "
-    "(`IMPACTING_DELIVERY_BOTTLENECK_WEEKS`) spent their time before they were done, ranked, "
+    f"(`{var('delivery.bottleneck_weeks')}`) spent their time before they were done, ranked, "
     "and the open issues of that type that have been there longer than the 85th percentile.",
     _cols(
         ("issue_type", "VARCHAR", "Issue type; ranks are within it."),
         ("status", "VARCHAR", "Status name."),
         ("status_category", "VARCHAR", "`new`, `indeterminate` or `done` (time in a done status "
          "before a reopening)."),
-        ("is_active", "BOOLEAN", "Listed in IMPACTING_DELIVERY_ACTIVE_STATUSES; the others are waiting."),
+        ("is_active", "BOOLEAN", f"Listed in {var('delivery.active_statuses')}; the others are waiting."),
         ("issues", "INTEGER", "Finished issues that spent time there."),
         ("total_days", "DOUBLE", "Their total time there, fractional days."),
         ("median_days", "DOUBLE", "Median (nearest rank) of their time there."),
@@ -573,7 +652,7 @@ DELIVERY_FORECASTS = Table(
         ("children_to_do", "INTEGER", "Children in a to-do-category status."),
         ("remaining", "INTEGER", "Children not done."),
         ("window_weeks", "INTEGER", "Most recent weeks of throughput sampled "
-         "(`IMPACTING_DELIVERY_FORECAST_WEEKS`)."),
+         f"(`{var('delivery.forecast_weeks')}`)."),
         ("weekly_throughput", "INTEGER[]", "Children done in each 7-day period ending at as_of, "
          "oldest first; only periods since the first child was created."),
         ("trials", "INTEGER", "Monte Carlo trials."),

@@ -16,7 +16,7 @@ from impacting.defs.resources import resources_from_settings
 from impacting.settings import Settings
 from impacting.warehouse.store import Warehouse, replace_rows
 from impacting.warehouse.tables import RAW_STATUSES
-from impacting_tests.conftest import FIXTURES
+from impacting_tests.conftest import FIXTURES, materialisations
 
 FIXTURE_ENV = {
     "IMPACTING_DELIVERY_AS_OF": "2024-03-20T13:00:00+01:00",
@@ -34,8 +34,7 @@ class Delivered:
     report: Path
 
     def metadata(self, asset: str) -> dict:
-        return {e.asset_key.to_user_string(): e.materialization.metadata
-                for e in self.result.get_asset_materialization_events()}[asset]
+        return materialisations(self.result)[asset]
 
     def query(self, sql: str) -> pd.DataFrame:
         with self.warehouse.connect() as con:

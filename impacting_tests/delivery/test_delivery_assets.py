@@ -14,6 +14,8 @@ from impacting.delivery import charts
 from impacting.warehouse.tables import DELIVERY_TABLES
 from impacting_tests.delivery.conftest import fixture_export, materialise
 
+pytestmark = pytest.mark.slow
+
 # Each chart, and a colour only its data is drawn in (see charts.py): axes, grid and title alone
 # (an empty chart) already pass the colour and ink counts below, but have none of it.
 DATA_COLOURS = {

@@ -1,7 +1,6 @@
 """IMPACTING_DELIVERY_* settings: defaults, parsing, and errors that name the variable."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ def test_defaults():
     assert defaults.active_statuses == ("In Progress",)
     assert (defaults.bottleneck_weeks, defaults.forecast_weeks) == (12, 12)
     assert (defaults.forecast_trials, defaults.forecast_seed) == (10_000, 1)
-    assert defaults.report_path == Path("reports") / "delivery.html"
+    assert defaults.report_path == project_root() / "reports" / "delivery.html"
     assert defaults.as_of is None and dict(defaults.status_categories) == {}
 
 

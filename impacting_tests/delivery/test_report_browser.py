@@ -16,6 +16,8 @@ from bs4 import BeautifulSoup
 
 from impacting.delivery import charts
 
+pytestmark = pytest.mark.slow
+
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--virtual-time-budget=5000"]

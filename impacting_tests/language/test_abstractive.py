@@ -5,11 +5,14 @@ import duckdb
 import pytest
 
 from impacting.language.abstractive import AbstractiveSummariser
+from impacting.language.analysis import LanguageConfig, summarise_document
 from impacting.language.chunking import chunk_document
 from impacting.language.encoder import EmbeddingCache, ModelUnavailable, shared_encoder
-from impacting.language.stage import language_config, summarise_document
 from impacting.language.summarise import Degree
 from impacting.language.vectors import embed_chunks, prose_chunks
+from impacting.settings import LanguageSettings
+
+pytestmark = pytest.mark.slow
 
 SECTIONS = ["Motivation", "Design", "Testing", "Rollout", "Risks"]
 
@@ -78,8 +81,9 @@ def test_a_document_longer_than_the_model_window_is_extracted_then_rewritten(tin
 
 def test_settings_choose_the_abstractive_method_for_both_summaries(tiny_model, document):
     prose, vectors = document
-    config = language_config(summary_words=30, executive_words=15, summary_method="abstractive",
-                             abstractive_model=str(tiny_model))
+    config = LanguageConfig.from_settings(LanguageSettings(
+        summary_words=30, executive_words=15, summary_method="abstractive",
+        abstractive_model=str(tiny_model)))
     summaries = summarise_document(prose, vectors, config)
     assert {s.method for s in summaries.values()} == {"abstractive"}
 

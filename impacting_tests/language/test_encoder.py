@@ -6,6 +6,8 @@ import pytest
 
 from impacting.language.encoder import EmbeddingCache, Encoder, ModelUnavailable
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def encoder():

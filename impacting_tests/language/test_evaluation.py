@@ -9,6 +9,8 @@ from impacting.cli import main
 from impacting.evaluation import BenchmarkFileError, load_records, remove_section
 from impacting_tests.conftest import SAMPLE
 
+pytestmark = pytest.mark.slow
+
 
 def _sample_text(key: str) -> str:
     issue = json.loads((SAMPLE / "issues" / f"{key}.json").read_text(encoding="utf-8"))

@@ -4,10 +4,12 @@ import duckdb
 import pytest
 
 from impacting.language.chunking import chunk_document
-from impacting.language.corpus import CorpusStats, document_phrases, phrase_analyzer
+from impacting.language.document_frequencies import CorpusStats, document_phrases, phrase_analyzer
 from impacting.language.encoder import EmbeddingCache, shared_encoder
 from impacting.language.keywords import KeywordExtractor, KeywordParams
 from impacting.language.vectors import embed_chunks, prose_chunks
+
+pytestmark = pytest.mark.slow
 
 TEMPLATE = """
 ## User Stories

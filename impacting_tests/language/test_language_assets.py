@@ -1,19 +1,16 @@
 """The language assets in a real Dagster run on a small real export: tables filled, UI metadata,
 and a second run with unchanged documents embedding nothing."""
 
-import dagster as dg
 import duckdb
 import pytest
 
-from impacting.definitions import build_definitions
-from impacting.defs.language import _replace_keeping
-from impacting.defs.publish import PUBLISHED_KEY
 from impacting.language.keywords import Keyword
+from impacting.language.nightly import replace_keeping
 from impacting.language.rows import keyword_rows
-from impacting.settings import Settings
 from impacting.warehouse.store import ensure_tables, read_table
 from impacting.warehouse.tables import KEYWORDS
-from impacting_tests.conftest import copy_sample
+from impacting_tests.conftest import copy_sample, failures, materialisations, run_pipeline
+from impacting_tests.conftest import query as _query
 
 # Three short design documents from the sample keep the two model runs quick.
 KEYS = ["KEP-1138", "KEP-1487", "KEP-1488"]
@@ -25,26 +22,14 @@ def export(tmp_path):
 
 
 def _run(export, warehouse):
-    settings = Settings.from_env({"IMPACTING_EXPORT_DIR": str(export),
-                                  "IMPACTING_WAREHOUSE": str(warehouse),
-                                  "IMPACTING_EXECUTIVE_WORDS": "40",
-                                  "IMPACTING_KEYWORDS": "6"})
-    defs = build_definitions(settings)
     # Ingest and language, then publish: other stages are tested on their own.
-    selection = dg.AssetSelection.from_string("group:ingest or group:language")
-    keys = sorted({*selection.resolve(defs.resolve_asset_graph()), PUBLISHED_KEY})
-    result = defs.resolve_job_def("nightly").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
-    assert result.success
-    return {e.asset_key.to_user_string(): e.materialization.metadata
-            for e in result.get_asset_materialization_events()}
+    result = run_pipeline(export, warehouse, "group:ingest or group:language",
+                          IMPACTING_EXECUTIVE_WORDS="40", IMPACTING_KEYWORDS="6")
+    assert result.success, failures(result)
+    return materialisations(result)
 
 
-def _query(path, sql):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
+@pytest.mark.slow
 def test_language_tables_are_filled_and_a_rerun_embeds_nothing(export, tmp_path):
     warehouse = tmp_path / "impacting.duckdb"
     first = _run(export, warehouse)
@@ -100,9 +85,9 @@ def test_a_document_that_fails_keeps_its_previous_rows_and_the_others_are_replac
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         ensure_tables(con, [KEYWORDS])
-        _replace_keeping(con, KEYWORDS, [rows("A", "old a"), rows("B", "old b"),
+        replace_keeping(con, KEYWORDS, [rows("A", "old a"), rows("B", "old b"),
                                          rows("C", "old c")], set())
-        _replace_keeping(con, KEYWORDS, [rows("A", "new a")], {"B"})
+        replace_keeping(con, KEYWORDS, [rows("A", "new a")], {"B"})
         table = read_table(con, KEYWORDS, "ORDER BY document_id")
     # A is replaced, B failed and keeps last run's row, C is gone from the collection.
     assert list(zip(table["document_id"], table["phrase"], strict=True)) == [("A", "new a"),

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from impacting.language import baselines
+from impacting.language.analysis import title_vector
 from impacting.language.chunking import chunk_document
 from impacting.language.encoder import EmbeddingCache, shared_encoder
-from impacting.language.stage import title_vector
 from impacting.language.summarise import (
     Degree,
     DegreeError,
@@ -15,6 +15,8 @@ from impacting.language.summarise import (
     main_sections,
 )
 from impacting.language.vectors import embed_chunks, prose_chunks
+
+pytestmark = pytest.mark.slow
 
 DOC = """# Pod Overhead
 

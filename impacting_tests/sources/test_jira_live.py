@@ -20,6 +20,8 @@ from impacting.sources.sync import read_cursor, sync_issues
 from impacting.warehouse.store import Warehouse
 from impacting_tests.jira_server import JiraServer
 
+pytestmark = pytest.mark.slow
+
 EMAIL, TOKEN, PAT = "bot@example.com", "cloud-token-5ecret", "dc-pat-5ecret"
 JQL = "project in (AC, ALOY, MOD) ORDER BY created DESC"
 MODES = ["cloud", "dc"]

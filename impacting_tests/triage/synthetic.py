@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-from impacting.triage.features import Corpus, Request
+from impacting.triage.corpus import Corpus, Request
 
 DIM = 16
 

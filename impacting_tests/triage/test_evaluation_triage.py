@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
 from impacting.cli import main
 from impacting_tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
 
 TEAM_FIGURES = ("notify_recall", "notify_per_request", "unsure_per_request", "unsure_or_notify_recall",
                 "reading_saved", "micro_f1", "macro_f1", "recall_at_3", "k_for_95_recall")

@@ -8,13 +8,18 @@
 
 import json
 
-import dagster as dg
-import duckdb
 import pytest
 
-from impacting.definitions import build_definitions
-from impacting.settings import Settings
-from impacting_tests.conftest import copy_sample, raw_fixture_issues
+from impacting_tests.conftest import (
+    copy_sample,
+    failures,
+    materialisations,
+    raw_fixture_issues,
+    run_pipeline,
+)
+from impacting_tests.conftest import query as _query
+
+pytestmark = pytest.mark.slow
 
 # Small design documents from the sample: storage and API-policy proposals, and three open
 # requests that each resemble some of them (CSI migration, beta APIs, CSI volume expansion).
@@ -26,19 +31,9 @@ FAST = {"IMPACTING_TRIAGE_CV_FOLDS": "2"}
 
 
 def _run(export, warehouse, **env):
-    settings = Settings.from_env({"IMPACTING_EXPORT_DIR": str(export),
-                                  "IMPACTING_WAREHOUSE": str(warehouse), **FAST, **env})
-    result = build_definitions(settings).resolve_job_def("nightly").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    assert result.success, [e.event_specific_data.error.message for e in result.all_events
-                            if e.is_step_failure]
-    return {e.asset_key.to_user_string(): e.materialization.metadata
-            for e in result.get_asset_materialization_events()}
-
-
-def _query(path, sql):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    result = run_pipeline(export, warehouse, **FAST, **env)
+    assert result.success, failures(result)
+    return materialisations(result)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +75,7 @@ def test_every_open_request_gets_decisions_similar_projects_and_alerts(kep_runs)
     # KEPs have no people: the notified teams are the recipients.
     alerted = _query(warehouse, "SELECT DISTINCT request_key, recipient_kind FROM alerts")
     assert {k for k, _ in alerted} == open_keys and {kind for _, kind in alerted} == {"team"}
-    assert _query(warehouse, "SELECT DISTINCT delivery_status FROM alerts") == [("not_configured",)]
+    assert _query(warehouse, "SELECT DISTINCT status FROM alert_deliveries") == [("not_configured",)]
     assert "| request |" in first["team_predictions"]["at_a_glance"].value
     assert first["team_model"]["trained"].value is True
 
@@ -121,12 +116,14 @@ def test_people_who_delivered_similar_work_are_alerted_once_through_the_webhook(
            "IMPACTING_FEEDBACK_DIR": str(feedback)}
 
     first = _run(export, warehouse, **env)
-    people = _query(warehouse, "SELECT request_key, recipient, recipient_id, delivery_status "
-                    "FROM alerts WHERE recipient_kind = 'person'")
+    people = _query(warehouse, "SELECT request_key, recipient, recipient_id, status "
+                    "FROM alerts JOIN alert_deliveries USING (request_key, recipient_kind, recipient) "
+                    "WHERE recipient_kind = 'person'")
     assert people and {k for k, *_ in people} == {"ALOY-142", "ALOY-218"}
     assert {status for *_, status in people} == {"sent"}
     posted = [json.loads(request.get_data()) for request, _ in httpserver.log]
-    assert len(posted) == first["alerts"]["alerts_raised"].value == first["alerts"]["delivered"].value
+    assert len(posted) == first["alerts"]["alerts_raised"].value \
+        == first["alert_deliveries"]["delivered"].value
     assert {(p["request_key"], p["recipient"]) for p in posted} >= {(k, r) for k, r, _, _ in people}
     # A person's feedback overrides the model, and is an alert like any notified team.
     [(decision, decided_by, reason)] = _query(
@@ -138,7 +135,8 @@ def test_people_who_delivered_similar_work_are_alerted_once_through_the_webhook(
     assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE assignee IS NOT NULL "
                   "AND status IS NOT NULL") != [(0,)]
     # The webhook's token never reaches the warehouse or the run's metadata.
-    assert "s3cret" not in str(_query(warehouse, "FROM alerts")) + str(first)
+    written = str(_query(warehouse, "FROM alerts")) + str(_query(warehouse, "FROM alert_deliveries"))
+    assert "s3cret" not in written + str(first)
 
     second = _run(export, warehouse, **env)
     assert second["alerts"]["alerts_raised"].value == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from impacting.triage.registry import ModelRegistry, training_fingerprint
+from impacting.triage.registry import ModelRegistry, corpus_entries, training_fingerprint
 from impacting.triage.teams import TeamModelConfig, fit_team_model
 from impacting.warehouse.store import ensure_tables
 from impacting.warehouse.tables import MODELS
@@ -41,14 +41,17 @@ def _worse(model, by: float):
 
 
 def test_fingerprint_changes_with_labels_words_and_settings(history):
-    base = training_fingerprint(history, CONFIG, "all-MiniLM-L6-v2")
-    assert base == training_fingerprint(history, CONFIG, "all-MiniLM-L6-v2")
+    entries = corpus_entries(history)
+    base = training_fingerprint(entries, CONFIG, "all-MiniLM-L6-v2")
+    assert base == training_fingerprint(entries, CONFIG, "all-MiniLM-L6-v2")
     relabelled = history.with_teams([("apps",)] + [r.teams for r in history.requests[1:]])
-    assert training_fingerprint(relabelled, CONFIG, "all-MiniLM-L6-v2") != base
-    assert training_fingerprint(history, TeamModelConfig(target_recall=0.9, folds=2,
+    assert training_fingerprint(corpus_entries(relabelled), CONFIG, "all-MiniLM-L6-v2") != base
+    reworded = [entries[0][:3] + ("another text",), *entries[1:]]
+    assert training_fingerprint(reworded, CONFIG, "all-MiniLM-L6-v2") != base
+    assert training_fingerprint(entries, TeamModelConfig(target_recall=0.9, folds=2,
                                                          combination_step=0.5),
                                 "all-MiniLM-L6-v2") != base
-    assert training_fingerprint(history, CONFIG, "other-model") != base
+    assert training_fingerprint(entries, CONFIG, "other-model") != base
 
 
 def test_first_model_is_accepted_and_stored_with_its_metrics(registry, model):

@@ -6,7 +6,7 @@ import pytest
 
 from impacting.language.encoder import EmbeddingCache, shared_encoder
 from impacting.triage import similar
-from impacting.triage.features import Corpus, Request, represent
+from impacting.triage.corpus import Corpus, Request, represent
 from impacting.triage.similar import (
     HYBRID,
     LEXICAL,
@@ -15,6 +15,8 @@ from impacting.triage.similar import (
     SimilarityIndex,
     link_metrics,
 )
+
+pytestmark = pytest.mark.slow
 
 PAST = [
     Request("P-1", "Volume snapshots for CSI drivers",

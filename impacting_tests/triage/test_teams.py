@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 
-from impacting.triage.candidates import CANDIDATES, SIMILARITY_VOTE
 from impacting.triage.metrics import NOTIFY, decision_metrics
 from impacting.triage.predict import triage
-from impacting.triage.similar import SimilarConfig, SimilarityIndex
 from impacting.triage.teams import (
     ROLLING,
     TeamModelConfig,
@@ -14,6 +12,7 @@ from impacting.triage.teams import (
     team_thresholds,
     temporal_folds,
 )
+from impacting.triage.teams.candidates import CANDIDATES, SIMILARITY_VOTE
 from impacting_tests.triage.synthetic import synthetic_corpus, team_sets
 
 TEAMS = ["apps", "network", "node", "storage", "auth"]
@@ -108,5 +107,5 @@ def test_no_past_request_with_a_team_says_what_to_do():
 
 
 def test_nothing_awaiting_triage_gives_empty_decisions(model, history):
-    result = triage(model, SimilarityIndex(history), history.subset([]), {}, SimilarConfig())
+    result = triage(model, history.subset([]), [], {})
     assert result.decisions.shape == (0, len(model.teams)) and result.team_decisions == []

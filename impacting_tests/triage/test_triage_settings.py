@@ -3,7 +3,8 @@
 import pytest
 
 from impacting.settings import Settings, SettingsError
-from impacting.triage.config import similar_config, team_model_config
+from impacting.triage.similar import SimilarConfig
+from impacting.triage.teams import TeamModelConfig
 
 
 def test_defaults_and_where_the_feedback_folder_lives(tmp_path):
@@ -12,9 +13,9 @@ def test_defaults_and_where_the_feedback_folder_lives(tmp_path):
     assert (triage.target_recall, triage.unsure_recall, triage.reading_budget) == (0.95, 0.98, 0.40)
     assert triage.feedback_dir == tmp_path / "wh" / "feedback"
     assert triage.alert_webhook_url is None
-    config = team_model_config(triage)
+    config = TeamModelConfig.from_settings(triage)
     assert config.target_recall == 0.95 and config.folds == 5
-    assert similar_config(triage).top_k == 10
+    assert SimilarConfig.from_settings(triage).top_k == 10
 
 
 def test_values_are_read_and_the_webhook_never_shows():

@@ -1,4 +1,4 @@
-"""The language stage for a set of documents: chunks, vectors, summaries and keywords.
+"""Language analysis of documents: chunks, vectors, summaries and keywords.
 
 One pass of the model per text: each document is chunked, its prose sentences are embedded
 through the shared cache (so unchanged text is never embedded again), and both summaries and
@@ -9,14 +9,14 @@ the keywords are computed from those same vectors. The Dagster assets, `impactin
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from impacting.language.abstractive import AbstractiveSummariser
 from impacting.language.chunking import HEADING, Chunk, chunk_document
-from impacting.language.corpus import CorpusStats
+from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache
 from impacting.language.keywords import Keyword, KeywordExtractor, KeywordParams
 from impacting.language.summarise import (
@@ -27,6 +27,7 @@ from impacting.language.summarise import (
     extractive_summary,
 )
 from impacting.language.vectors import embed_chunks, prose_chunks
+from impacting.settings import LanguageSettings
 
 EXECUTIVE = "executive"
 STANDARD = "standard"
@@ -36,22 +37,26 @@ STANDARD = "standard"
 class LanguageConfig:
     """How long the summaries are, how they are made, and how many keywords to keep."""
 
-    summary: Degree = field(default_factory=lambda: Degree(ratio=0.1))
-    executive: Degree = field(default_factory=lambda: Degree(words=60))
+    summary: Degree
+    executive: Degree
+    keywords: KeywordParams
     params: SummaryParams = DEFAULT_PARAMS
-    keywords: KeywordParams = field(default_factory=KeywordParams)
     abstractive: AbstractiveSummariser | None = None
 
-
-def language_config(summary_ratio: float = 0.1, summary_words: int | None = None,
-                    executive_words: int = 60, summary_method: str = "extractive",
-                    abstractive_model: str | None = None, keyword_count: int = 10) -> LanguageConfig:
-    """A `LanguageConfig` from the settings' values (IMPACTING_SUMMARY_RATIO and friends)."""
-    summary = Degree(words=summary_words) if summary_words is not None else Degree(ratio=summary_ratio)
-    abstractive = shared_abstractive(abstractive_model) \
-        if summary_method == "abstractive" and abstractive_model else None
-    return LanguageConfig(summary=summary, executive=Degree(words=executive_words),
-                          keywords=KeywordParams(top_n=keyword_count), abstractive=abstractive)
+    @classmethod
+    def from_settings(cls, settings: LanguageSettings | None = None, **changes) -> LanguageConfig:
+        """The configuration the `language` settings ask for (the defaults when None); `changes`
+        override settings first (e.g. `summary_words=300` for one command) and are validated
+        like them."""
+        settings = settings or LanguageSettings()
+        if changes:
+            settings = LanguageSettings.from_values(settings.model_dump() | changes)
+        summary = Degree(words=settings.summary_words) if settings.summary_words is not None \
+            else Degree(ratio=settings.summary_ratio)
+        abstractive = shared_abstractive(settings.abstractive_model) \
+            if settings.summary_method == "abstractive" and settings.abstractive_model else None
+        return cls(summary=summary, executive=Degree(words=settings.executive_words),
+                   keywords=KeywordParams(top_n=settings.keyword_count), abstractive=abstractive)
 
 
 @lru_cache(maxsize=2)

@@ -1,20 +1,15 @@
-"""The team model: candidates compared by cross-validation, calibrated, with per-team thresholds.
+"""Fitting the team model: candidates compared by cross-validation, calibrated, with thresholds.
 
 :func:`fit_team_model` is the one entry point the nightly pipeline and `impacting eval` share:
 
 1. Cross-validation on the history (folds in time order: each request is scored by models
    that did not see it) gives out-of-fold scores for every base candidate.
-2. A calibrator per candidate turns scores into probabilities: one logistic regression over
-   all (request, team) pairs on the score's log-odds and the team's base rate, so rare and
-   common teams share one well-estimated curve. The combination is the weighted mean of the
-   base candidates' probabilities (weights from a grid), calibrated in turn; the candidate
-   kept is the best on the mean of recall@3 and micro-F1.
-3. Per team, the notify threshold is the probability that keeps the target share of that
-   team's past requests (default 95%) above it, pulled toward the threshold of all teams
-   pooled by a number of pseudo-examples (cross-validation picks how many: the fewest
-   notifications at the target). The share used is raised until thresholds chosen on the
-   other folds reach the target on the held-out fold, so the promise holds on requests the
-   thresholds were not chosen on. The unsure band is the same for a higher recall.
+2. A calibrator per candidate turns scores into probabilities (`calibration`). The
+   combination is the weighted mean of the base candidates' probabilities (weights from a
+   grid), calibrated in turn; the candidate kept is the best on the mean of recall@3 and
+   micro-F1.
+3. Per-team notify and unsure thresholds for the target recall, checked on held-out folds
+   (`thresholds`).
 4. Every base candidate is refitted on all the history.
 
 Teams with fewer than `min_team_examples` past requests take their scores from the similarity
@@ -28,7 +23,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from impacting.triage.candidates import (
+from impacting.settings import TriageSettings
+from impacting.triage.corpus import Corpus, template_passages
+from impacting.triage.metrics import (
+    NOT_NOTIFIED,
+    NOTIFY,
+    UNSURE,
+    best_f1_threshold,
+    decision_metrics,
+    ranking_metrics,
+)
+from impacting.triage.teams.calibration import Calibrator
+from impacting.triage.teams.candidates import (
     BASE_CANDIDATES,
     COMBINATION,
     EMBEDDING_LINEAR,
@@ -38,32 +44,34 @@ from impacting.triage.candidates import (
     combine,
     make_base,
 )
-from impacting.triage.features import Corpus, template_passages
-from impacting.triage.metrics import (
-    NOT_NOTIFIED,
-    NOTIFY,
-    UNSURE,
-    best_f1_threshold,
-    decision_metrics,
-    ranking_metrics,
-)
+from impacting.triage.teams.thresholds import choose_thresholds
 
 BLOCKED, ROLLING = "blocked", "rolling"
+# The settings' defaults: one declaration (impacting.settings), read here.
+_SETTINGS = TriageSettings()
 
 
 @dataclass(frozen=True)
 class TeamModelConfig:
-    target_recall: float = 0.95
-    unsure_recall: float = 0.98       # the unsure band reaches down to this recall at most...
-    reading_budget: float = 0.40      # ...while notified + unsure stay within this share of teams
-    folds: int = 5
+    target_recall: float = _SETTINGS.target_recall
+    unsure_recall: float = _SETTINGS.unsure_recall  # the unsure band reaches down to this recall at most...
+    reading_budget: float = _SETTINGS.reading_budget  # ...while notified + unsure fit this share
+    folds: int = _SETTINGS.cv_folds
     fold_scheme: str = BLOCKED        # blocked: K time-ordered blocks; rolling: train on the past only
-    min_team_examples: int = 3        # below this a team's score is the similarity vote
+    min_team_examples: int = _SETTINGS.min_team_examples  # below this a team's score is the similarity vote
     neighbours: int = 10
     lexical_weight: float = VOTE_LEXICAL_WEIGHT   # of the similarity vote
     # Pseudo-examples pulling a team's threshold toward the pooled one; cross-validation picks.
     shrinkage_grid: tuple[float, ...] = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
     combination_step: float = 0.1
+
+    @classmethod
+    def from_settings(cls, settings: TriageSettings, **overrides) -> TeamModelConfig:
+        """The model's configuration from the `triage` settings (`overrides` win)."""
+        return cls(**{"target_recall": settings.target_recall,
+                      "unsure_recall": settings.unsure_recall,
+                      "reading_budget": settings.reading_budget, "folds": settings.cv_folds,
+                      "min_team_examples": settings.min_team_examples, **overrides})
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.target_recall < 1.0:
@@ -109,156 +117,6 @@ def temporal_folds(corpus: Corpus, folds: int, scheme: str) -> list[tuple[np.nda
     blocks = [b for b in np.array_split(order, min(folds, len(order))) if len(b)]
     return [(np.concatenate([b for m, b in enumerate(blocks) if m != k]), blocks[k])
             for k in range(len(blocks))]
-
-
-class Calibrator:
-    """Probability from a score and the team's base rate, one curve for all teams.
-
-    p = sigmoid(a * logit(score) + b * log(base rate) + c), fitted on out-of-fold scores.
-    Falls back to the raw score when the fit is impossible or not increasing in the score.
-    """
-
-    def __init__(self) -> None:
-        self.coef: np.ndarray | None = None
-
-    @staticmethod
-    def _features(scores: np.ndarray, priors: np.ndarray) -> np.ndarray:
-        s = np.clip(scores, 1e-4, 1 - 1e-4)
-        logits = np.log(s / (1 - s))
-        log_prior = np.broadcast_to(np.log(priors)[None, :], scores.shape)
-        return np.column_stack([logits.ravel(), log_prior.ravel()])
-
-    def fit(self, scores: np.ndarray, labels: np.ndarray, priors: np.ndarray) -> Calibrator:
-        from sklearn.linear_model import LogisticRegression
-
-        y = labels.ravel()
-        if scores.size == 0 or y.min() == y.max():
-            return self
-        model = LogisticRegression(C=100.0, max_iter=1000).fit(self._features(scores, priors), y)
-        if model.coef_[0][0] > 0:
-            self.coef = np.r_[model.coef_[0], model.intercept_[0]]
-        return self
-
-    def __call__(self, scores: np.ndarray, priors: np.ndarray) -> np.ndarray:
-        if self.coef is None:
-            return np.clip(scores, 0.0, 1.0)
-        features = self._features(scores, priors)
-        z = features @ self.coef[:2] + self.coef[2]
-        return (1 / (1 + np.exp(-z))).reshape(scores.shape)
-
-
-def _low_quantile(values: np.ndarray, level: float) -> float | None:
-    """The largest threshold that keeps at least `level` of `values` at or above it."""
-    if not len(values):
-        return None
-    ordered = np.sort(values)
-    allowed_misses = int(np.floor((1 - level) * len(ordered) + 1e-9))
-    return float(ordered[min(allowed_misses, len(ordered) - 1)])
-
-
-def team_thresholds(probabilities: np.ndarray, labels: np.ndarray, level: float,
-                    shrinkage: float) -> np.ndarray:
-    """Per team: the probability above which `level` of its past requests fall, shrunk (in
-    log space) toward the threshold of all teams pooled by `shrinkage` pseudo-examples."""
-    pooled = _low_quantile(probabilities[labels == 1], level)
-    pooled = 0.5 if pooled is None else max(pooled, 1e-6)
-    out = np.full(labels.shape[1], pooled)
-    for j in range(labels.shape[1]):
-        positives = probabilities[labels[:, j] == 1, j]
-        own = _low_quantile(positives, level)
-        if own is None:
-            continue
-        weight = len(positives) / (len(positives) + shrinkage)
-        out[j] = np.exp(weight * np.log(max(own, 1e-6)) + (1 - weight) * np.log(pooled))
-    return out
-
-
-def _cross_fitted_hits(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
-                       level: float, shrinkage: float) -> np.ndarray:
-    """Held-out rows marked where thresholds chosen on the other folds would notify."""
-    notified = np.zeros(labels.shape, dtype=bool)
-    for fold in np.unique(fold_of):
-        held = fold_of == fold
-        thresholds = team_thresholds(probabilities[~held], labels[~held], level, shrinkage)
-        notified[held] = probabilities[held] >= thresholds
-    return notified
-
-
-def choose_level(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
-                 target: float, shrinkage: float) -> float:
-    """The smallest quantile level whose cross-fitted thresholds reach `target` recall."""
-    total = labels.sum()
-    if not total or len(np.unique(fold_of)) < 2:
-        return target
-    for level in np.r_[np.arange(target, 0.999, 0.0025), 0.999, 1.0]:
-        notified = _cross_fitted_hits(probabilities, labels, fold_of, level, shrinkage)
-        if (notified & (labels == 1)).sum() / total >= target:
-            return float(level)
-    return 1.0
-
-
-@dataclass(frozen=True)
-class ThresholdPlan:
-    notify: np.ndarray            # per team
-    unsure: np.ndarray            # per team, at most `notify`
-    notify_level: float
-    unsure_level: float
-    shrinkage: float
-    cross_fitted: np.ndarray      # decisions on the held-out folds with thresholds from the others
-
-
-def choose_thresholds(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
-                      config: TeamModelConfig) -> ThresholdPlan:
-    """Per-team notify and unsure thresholds from out-of-fold probabilities.
-
-    For each candidate shrinkage (how far a team's threshold is pulled toward the pooled one),
-    the quantile level is raised until thresholds chosen on the other folds notify the target
-    share of true teams on the held-out fold; the shrinkage that then notifies the fewest teams
-    per request is kept. Teams with little history need the pull; teams with a lot keep their
-    own threshold.
-
-    Recall comes first: the notify thresholds are never raised to save reading. The unsure band
-    then reaches down toward the thresholds for `unsure_recall`, but only as far as keeps the
-    teams asked to read (notified + unsure) within `reading_budget` of the known teams per
-    request in every cross-validation fold; when notifying alone uses the budget up, the band
-    is empty.
-    """
-    best = None
-    for shrinkage in config.shrinkage_grid:
-        level = choose_level(probabilities, labels, fold_of, config.target_recall, shrinkage)
-        notified = _cross_fitted_hits(probabilities, labels, fold_of, level, shrinkage)
-        recall = (notified & (labels == 1)).sum() / max(labels.sum(), 1)
-        # Reaching the target comes first; then the fewest notifications.
-        key = (recall < config.target_recall - 1e-9, notified.sum())
-        if best is None or key < best[0]:
-            best = (key, shrinkage, level, notified)
-    _, shrinkage, notify_level, notified = best
-    unsure_level = _unsure_level(probabilities, labels, fold_of, config, shrinkage, notify_level,
-                                 notified)
-    notify = team_thresholds(probabilities, labels, notify_level, shrinkage)
-    unsure = np.minimum(notify, team_thresholds(probabilities, labels, unsure_level, shrinkage))
-    decisions = np.full(probabilities.shape, NOT_NOTIFIED, dtype=object)
-    decisions[_cross_fitted_hits(probabilities, labels, fold_of, unsure_level, shrinkage)] = UNSURE
-    decisions[notified] = NOTIFY
-    return ThresholdPlan(notify, unsure, notify_level, unsure_level, shrinkage, decisions)
-
-
-def _unsure_level(probabilities: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
-                  config: TeamModelConfig, shrinkage: float, notify_level: float,
-                  notified: np.ndarray) -> float:
-    """The deepest unsure level (at most the one for `unsure_recall`) within the reading budget
-    in every fold: the folds are periods of history, and the promise must hold in each."""
-    wanted = max(notify_level, choose_level(probabilities, labels, fold_of, config.unsure_recall,
-                                            shrinkage))
-    budget = config.reading_budget * labels.shape[1]
-    folds = np.unique(fold_of)
-    level = wanted
-    while level > notify_level + 1e-9:
-        asked = (notified | _cross_fitted_hits(probabilities, labels, fold_of, level, shrinkage)).sum(axis=1)
-        if max(asked[fold_of == fold].mean() for fold in folds) <= budget + 1e-9:
-            return level
-        level = max(notify_level, level - 0.0025)
-    return notify_level
 
 
 @dataclass
@@ -330,16 +188,20 @@ def _selection_score(metrics: dict) -> float:
 
 
 def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
-                   progress=None) -> TeamModel:
+                   progress=None, template: frozenset[str] | None = None) -> TeamModel:
     """Cross-validate the candidates on `corpus` (requests with known teams), keep the best,
-    calibrate it, choose thresholds, and refit on everything. See the module docstring."""
+    calibrate it, choose thresholds, and refit on everything. See the module docstring.
+
+    `template`: the template sentences of exactly these requests when already known (the
+    pipeline's triage corpus has them); computed from `corpus` otherwise."""
     log = progress or (lambda message: None)
     corpus = corpus.subset([i for i, r in enumerate(corpus.requests) if r.teams])
     if not len(corpus):
         raise ValueError("no past request has a team yet: the team model needs at least one "
                          "request whose team field is filled in")
     # Sentences most past requests share (a template's questions) say nothing about teams.
-    template = template_passages(corpus)
+    if template is None:
+        template = template_passages(corpus)
     corpus = corpus.without(template)
     teams = sorted({t for r in corpus.requests for t in r.teams})
     labels = label_matrix(corpus, teams)

@@ -1,13 +1,15 @@
 """What triage sees of a request: its passages and their vectors, one document vector, its words.
 
-The pipeline (requests from the warehouse) and the evaluation (records from a benchmark file)
-both turn their requests into a :class:`Corpus` here, so the team model and the similarity
-search are fed exactly the same way in both. Vectors come only from the shared
+The pipeline (requests and the chunks the language stage made, via `triage.history`) and the
+evaluation (records from a benchmark file) both turn their requests into a :class:`Corpus`
+with :func:`corpus_from_chunks`, so the team model and the similarity search are fed exactly
+the same way in both. Vectors come only from the shared
 :class:`~impacting.language.encoder.EmbeddingCache`, so a sentence is embedded once for every stage.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -152,19 +154,38 @@ def lexical_text(title: str, chunks: Sequence[Chunk]) -> str:
     return "\n".join([title, *(c.text for c in chunks if c.kind in LEXICAL_KINDS)])
 
 
+def text_fingerprint(title: str, chunks: Sequence[Chunk]) -> str:
+    """SHA-256 of what triage reads of a request: its title and its chunks in order. Changes
+    exactly when its passages or words change, so it is safe to fingerprint training data by."""
+    digest = hashlib.sha256(title.encode("utf-8"))
+    for chunk in chunks:
+        digest.update(b"\n" + chunk.kind.encode() + b":" + chunk.sha256.encode())
+    return digest.hexdigest()
+
+
 def represent(requests: Sequence[Request], cache: EmbeddingCache,
               progress: Callable[[int, int], None] | None = None) -> Corpus:
-    """Chunk, embed (through the cache) and describe every request, in order.
+    """Chunk each request's text and describe it (:func:`corpus_from_chunks`): the evaluation's
+    and the on-demand commands' way in, from plain text."""
+    return corpus_from_chunks(requests, [chunk_document(r.key, r.text) for r in requests], cache,
+                              progress)
+
+
+def corpus_from_chunks(requests: Sequence[Request], chunk_lists: Sequence[Sequence[Chunk]],
+                       cache: EmbeddingCache,
+                       progress: Callable[[int, int], None] | None = None) -> Corpus:
+    """Describe every request from its chunks, in order: prose passages and their vectors (from
+    the cache), the title's vector, one document vector, and the words a lexical model reads.
 
     The document vector is the mean of the title's vector and the prose passages' vectors, so
     a ticket with a one-line body still has a meaningful vector. A request with no words at all
-    gets a zero vector: it resembles nothing rather than failing the run.
+    gets a zero vector: it resembles nothing rather than failing the run. The pipeline calls
+    this with the chunks the language stage already made; nothing is chunked twice.
     """
     passages: list[list[Chunk]] = []
     lexical: list[str] = []
     word_chunks: list[list[Chunk]] = []
-    for request in requests:
-        chunks = chunk_document(request.key, request.text)
+    for request, chunks in zip(requests, chunk_lists, strict=True):
         passages.append(prose_chunks(chunks))
         word_chunks.append([c for c in chunks if c.kind in LEXICAL_KINDS])
         lexical.append(lexical_text(request.title, word_chunks[-1]))
@@ -218,13 +239,19 @@ def represent(requests: Sequence[Request], cache: EmbeddingCache,
 
 def template_passages(corpus: Corpus) -> frozenset[str]:
     """SHA-256 of the sentences so common across `corpus` that they are template text ("How can
-    this feature be enabled / disabled in a live cluster?"). The language stage's rule
-    (`CorpusStats`), so both stages agree on what template text is."""
-    from impacting.language.corpus import CorpusStats
+    this feature be enabled / disabled in a live cluster?")."""
+    return template_sentences(corpus.passages)
 
+
+def template_sentences(passage_lists: Iterable[Sequence[Chunk]]) -> frozenset[str]:
+    """Template sentences among requests' passages, by the language stage's rule
+    (`CorpusStats`), so both stages agree on what template text is."""
+    from impacting.language.document_frequencies import CorpusStats
+
+    passage_lists = list(passage_lists)
     return CorpusStats(
-        documents=len(corpus),
-        sentence_documents=dict(Counter(sha for chunks in corpus.passages
+        documents=len(passage_lists),
+        sentence_documents=dict(Counter(sha for chunks in passage_lists
                                         for sha in {c.sha256 for c in chunks})),
     ).template_sentences
 

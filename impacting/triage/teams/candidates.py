@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import expit
 
-from impacting.triage.features import Corpus, tfidf_vectorizer
+from impacting.triage.corpus import Corpus, tfidf_vectorizer
 from impacting.triage.similar import HYBRID, MEAN, SimilarityIndex
 
 # The similarity vote's own blend of words and meaning (mean vectors): chosen on the train
