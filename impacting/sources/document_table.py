@@ -16,7 +16,7 @@ from impacting.sources.documents import ExtractedText, extract_text
 from impacting.warehouse.store import BlobStore
 
 # Bump when extraction changes, so every document is read again with the new code.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: Markdown structure read with markdown-it-py
 
 
 @dataclass
