@@ -133,16 +133,21 @@ def _instance(dg):
     """The Dagster instance runs are recorded in, so they show in the UI.
 
     DAGSTER_HOME when set; else the checkout's `.dagster/` (what `make ui` uses); else a
-    throw-away instance.
+    throw-away instance. A new DAGSTER_HOME gets the checkout's instance settings (one run at a
+    time, the warehouse pool, no telemetry).
     """
+    import shutil
+
     from impacting.settings import project_root
 
-    if not os.environ.get("DAGSTER_HOME"):
-        home = project_root() / ".dagster"
-        if (home / "dagster.yaml").is_file():
-            os.environ["DAGSTER_HOME"] = str(home)
+    template = project_root() / ".dagster" / "dagster.yaml"
+    if not os.environ.get("DAGSTER_HOME") and template.is_file():
+        os.environ["DAGSTER_HOME"] = str(template.parent)
     if os.environ.get("DAGSTER_HOME"):
-        Path(os.environ["DAGSTER_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+        home = Path(os.environ["DAGSTER_HOME"]).expanduser()
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists() and template.is_file():
+            shutil.copy(template, home / "dagster.yaml")
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
 

@@ -77,6 +77,12 @@ class ScheduleSettings(SettingsGroup):
                             description="the cron's time zone (IANA name)", topic="general",
                             example="an IANA name such as 'UTC' or 'Europe/London'")
 
+    freshness_hours: float = setting(
+        26.0, env="IMPACTING_FRESHNESS_HOURS", ge=1.0, le=24 * 365, topic="general",
+        description="the published warehouse is flagged stale (its freshness in the UI turns "
+        "failing) when no run has published it for this long",
+        example="hours, e.g. 26 for a nightly run")
+
     @field_validator("cron")
     @classmethod
     def _five_fields(cls, value: str) -> str:
@@ -181,6 +187,28 @@ class SourceSettings(SettingsGroup):
         ge=1, le=10**12, shown_default="`52428800` (50 MiB)",
         description="a larger attachment is listed with `fetch_status = 'too_large'` and never "
         "downloaded", example="a size in bytes, e.g. 52428800 (50 MiB)")
+
+    document_max_uncompressed_bytes: int = setting(
+        256 * 1024 * 1024, env="IMPACTING_DOCUMENT_MAX_UNCOMPRESSED_BYTES", topic="documents",
+        ge=1, le=10**12, shown_default="`268435456` (256 MiB)",
+        description="a DOCX (a ZIP archive) that would inflate past this is rejected before it is "
+        "unpacked: a compression bomb never reaches memory",
+        example="a size in bytes, e.g. 268435456 (256 MiB)")
+    document_max_words: int = setting(
+        200_000, env="IMPACTING_DOCUMENT_MAX_WORDS", topic="documents", ge=100, le=10**8,
+        description="words kept of one document; a longer one is truncated there, with the reason "
+        "in `documents.extraction_reason`, never embedded whole",
+        example="a number of words, e.g. 200000 (eight times a long design document)")
+    document_timeout_seconds: float = setting(
+        120.0, env="IMPACTING_DOCUMENT_TIMEOUT_SECONDS", topic="documents", ge=1.0, le=86400,
+        description="the longest one document may take to read; a parser still busy then is "
+        "stopped and the document rejected with the reason",
+        example="seconds, e.g. 120")
+    document_max_memory_mb: int = setting(
+        2048, env="IMPACTING_DOCUMENT_MAX_MEMORY_MB", topic="documents", ge=128, le=1_000_000,
+        description="the memory (address space) the process reading documents may use; a document "
+        "that needs more is rejected with the reason, and the run goes on",
+        example="mebibytes, e.g. 2048")
 
     @model_validator(mode="before")
     @classmethod
@@ -344,6 +372,12 @@ class TriageSettings(SettingsGroup):
         0.6, env="IMPACTING_SIMILAR_LEXICAL_WEIGHT", ge=0.0, le=1.0,
         description="`w` above: 0 meaning only, 1 words only",
         example="a weight between 0 (meaning only) and 1 (words only)")
+    gate_min_history: int = setting(
+        200, env="IMPACTING_TRIAGE_GATE_MIN_HISTORY", ge=1, le=10**7,
+        description="with at least this many past requests, a model in service whose "
+        "cross-validated notify recall misses the target blocks publishing; with fewer, it is "
+        "a warning (the history cannot promise the target yet)",
+        example="a number of past requests, e.g. 200")
     feedback_dir: ProjectPath | None = setting(
         None, env="IMPACTING_FEEDBACK_DIR", shown_default="`warehouse/feedback`",
         description="the CSV drop folder (unset: `feedback/` beside the warehouse file)",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from impacting.settings import Settings, var
@@ -61,18 +62,20 @@ def _reports_outside_the_checkout(tmp_path_factory):
         yield
 
 
-def pipeline_settings(export: Path, warehouse: Path, **env: str) -> Settings:
-    """Settings for a test run: an export folder, a temporary warehouse, reports beside it."""
-    return Settings.from_env({var("source.export_dir"): str(export),
-                              var("warehouse.path"): str(warehouse),
-                              var("delivery.report_path"): str(Path(warehouse).parent / "reports"
-                                                                / "delivery.html"),
-                              **env})
+def pipeline_settings(export: Path | None, warehouse: Path, **env: str) -> Settings:
+    """Settings for a test run: an export folder (None: a live Jira named in `env`), a temporary
+    warehouse, reports beside it."""
+    values = {var("warehouse.path"): str(warehouse),
+              var("delivery.report_path"): str(Path(warehouse).parent / "reports" / "delivery.html")}
+    if export is not None:
+        values[var("source.export_dir")] = str(export)
+    return Settings.from_env(values | env)
 
 
-def run_pipeline(export: Path, warehouse: Path, selection: str | None = None,
-                 **env: str) -> dg.ExecuteInProcessResult:
-    """The nightly job (or `selection`, then publish) on `export` into `warehouse`."""
+def run_pipeline(export: Path | None, warehouse: Path, selection: str | None = None,
+                 instance: dg.DagsterInstance | None = None, **env: str) -> dg.ExecuteInProcessResult:
+    """The nightly job (or `selection`, then publish) on `export` (None: the live Jira `env`
+    names) into `warehouse`."""
     from impacting.definitions import build_definitions
     from impacting.defs.publish import PUBLISHED_KEY
 
@@ -82,7 +85,7 @@ def run_pipeline(export: Path, warehouse: Path, selection: str | None = None,
         keys = sorted({*dg.AssetSelection.from_string(selection).resolve(defs.resolve_asset_graph()),
                        PUBLISHED_KEY})
     return defs.resolve_job_def("nightly").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+        instance=instance or dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
 
 
 def failures(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -112,6 +115,15 @@ def small_export(tmp_path) -> Path:
     return copy_sample(tmp_path / "export", sample_keys(4, open_requests=2))
 
 
+def read_line(stream, seconds: float = 120.0) -> str:
+    """The next line a child process writes, or a failure after `seconds` (never a hang)."""
+    import select
+
+    ready, _, _ = select.select([stream], [], [], seconds)
+    assert ready, f"no answer from the child process within {seconds:g} s"
+    return stream.readline()
+
+
 class HeldReader:
     """An analyst in another process holding a read-only connection open, answering queries.
 
@@ -133,12 +145,12 @@ class HeldReader:
 
         self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(path)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout.readline().strip() == "ready"
+        assert read_line(self.process.stdout).strip() == "ready"
 
     def query(self, sql: str) -> list:
         self.process.stdin.write(sql.replace("\n", " ") + "\n")
         self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
+        return json.loads(read_line(self.process.stdout))
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -151,3 +163,34 @@ def query_in_new_process(path: Path, sql: str) -> list:
         return reader.query(sql)
     finally:
         reader.close()
+
+
+def published_content(path: Path) -> dict[str, pd.DataFrame]:
+    """Every published table's stable columns (not the run's times and ids), sorted: what two
+    runs on the same input must agree on."""
+    from impacting.warehouse.tables import ALL_TABLES
+
+    out = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        for declared in ALL_TABLES:
+            if not declared.published:
+                continue
+            columns = [c.name for c in declared.stable_columns]
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            frame = con.execute(f"SELECT {quoted} FROM {declared.qualified}").df()
+            out[declared.qualified] = frame.sort_values(columns, kind="stable", key=_sortable,
+                                                        ignore_index=True)
+    return out
+
+
+def _sortable(column: pd.Series) -> pd.Series:
+    return column.map(lambda value: "" if value is None else str(value))
+
+
+def assert_same_content(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    """Equal tables, floats within 1e-6 (float32 sums may differ in the last place)."""
+    assert a.keys() == b.keys()
+    for name in a:
+        assert len(a[name]) == len(b[name]), f"{name}: {len(a[name])} rows vs {len(b[name])}"
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-6, atol=1e-6,
+                                      check_dtype=False, obj=name)

@@ -211,6 +211,31 @@ class JiraServer:
         with self.lock:
             del self.issues[key]
 
+    def attach(self, key: str, file_name: str, content: bytes, mime_type: str = "application/octet-stream",
+               size: int | None = None) -> str:
+        """Attach a file to an issue, as a person uploading it would (`updated` becomes now);
+        returns the attachment's id. `size` overrides what Jira reports (a lying header)."""
+        with self.lock:
+            issue = self.issues[key]
+            fields = issue["fields"]
+            attachment_id = str(900000 + len(self.contents))
+            attachment = self._document(int(attachment_id), file_name, content, fields)
+            attachment.update(mimeType=mime_type, size=len(content) if size is None else size)
+            attachment["self"] = f"{self.url}/rest/api/2/attachment/{attachment_id}"
+            attachment["content"] = self._content_url(attachment)
+            fields.setdefault("attachment", []).append(attachment)
+            fields["updated"] = jira_time(datetime.now(UTC))
+            return attachment_id
+
+    def put_issue(self, issue: dict[str, Any]) -> None:
+        """Add (or replace) an issue exactly as given, however odd its fields: what a hostile or
+        broken Jira could send. It gets an empty changelog unless it brings `_histories`."""
+        with self.lock:
+            issue = copy.deepcopy(issue)
+            issue.setdefault("_histories", [])
+            issue["self"] = f"{self.url}/rest/api/2/issue/{issue.get('id')}"
+            self.issues[issue["key"]] = issue
+
     def issue(self, key: str) -> dict[str, Any]:
         """The stored issue as `GET /issue/{key}?expand=changelog` would show it on Data Center."""
         with self.lock:
@@ -389,6 +414,8 @@ class JiraServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Every read from a client socket gives up after this long: a stuck client never hangs a test.
+    timeout = 30
     server_version = "FakeJira/1.0"
     # Headers and body in one write: otherwise Nagle and delayed ACKs add ~40 ms per request.
     disable_nagle_algorithm = True

@@ -13,13 +13,13 @@ import dagster as dg
 
 from impacting.defs.errors import failures
 from impacting.defs.metadata import (
-    bullet_list,
     definition_metadata,
     markdown_table,
+    problems_metadata,
     table_key,
     table_metadata,
 )
-from impacting.defs.resources import DeliveryResource, IssueSourceResource, WarehouseResource
+from impacting.defs.resources import WAREHOUSE_POOL, DeliveryResource, IssueSourceResource, WarehouseResource
 from impacting.delivery.build import build_delivery, default_as_of
 from impacting.delivery.report import ReportData, build_charts, flow_figures, headline, write_report
 from impacting.settings import var
@@ -67,7 +67,7 @@ SPECS = [
 ]
 
 
-@dg.multi_asset(specs=SPECS, name="delivery", description=__doc__, can_subset=True)
+@dg.multi_asset(pool=WAREHOUSE_POOL, specs=SPECS, name="delivery", description=__doc__, can_subset=True)
 def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
              issue_source: IssueSourceResource, delivery: DeliveryResource):
     settings = delivery.settings()
@@ -97,7 +97,7 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         DELIVERY_ISSUE_TIMES.name: {
             "as_of": dg.MetadataValue.timestamp(tables.as_of),
             **flow_figures(tables),
-            "problems": dg.MetadataValue.md(bullet_list(list(tables.problems))),
+            **problems_metadata(list(tables.problems)),
         },
         DELIVERY_WEEKLY_FLOW.name: {"recent_weeks": dg.MetadataValue.md(markdown_table(weekly.tail(8)[
             ["week", "created", "started", "done", "to_do", "in_progress", "done_total"]]) if len(weekly)

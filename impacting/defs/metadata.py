@@ -70,3 +70,9 @@ def bullet_list(items: Sequence[str], limit: int = 20) -> str:
     if len(items) > limit:
         shown.append(f"- … and {len(items) - limit} more")
     return "\n".join(shown) or "none"
+
+
+def problems_metadata(problems: Sequence[str]) -> dict[str, Any]:
+    """A step's problems for the UI (a bullet list) and for `rejects` (the same, as JSON)."""
+    return {"problems": dg.MetadataValue.md(bullet_list(list(problems))),
+            "rejects": dg.MetadataValue.json(list(problems))}

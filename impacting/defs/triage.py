@@ -8,14 +8,20 @@ import pandas as pd
 
 from impacting.defs.errors import failures
 from impacting.defs.metadata import (
-    bullet_list,
     definition_metadata,
     markdown_table,
+    problems_metadata,
     table_key,
     table_metadata,
     table_spec,
 )
-from impacting.defs.resources import IssueSourceResource, LanguageResource, TriageResource, WarehouseResource
+from impacting.defs.resources import (
+    WAREHOUSE_POOL,
+    IssueSourceResource,
+    LanguageResource,
+    TriageResource,
+    WarehouseResource,
+)
 from impacting.language.encoder import EmbeddingCache
 from impacting.settings import var
 from impacting.triage.alerts import deliver_alerts, record_alerts
@@ -59,6 +65,7 @@ def _registry(con, warehouse: WarehouseResource) -> ModelRegistry:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="team_feedback",
     group_name=GROUP,
     deps=["projects"],
@@ -82,7 +89,7 @@ def team_feedback(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         "feedback_folder": dg.MetadataValue.path(str(folder)),
         "csv_decisions_read": run.csv_decisions,
         "jira_decisions_new": run.jira_decisions_new,
-        "problems": dg.MetadataValue.md(bullet_list(run.problems)),
+        **problems_metadata(run.problems),
     })
 
 
@@ -98,7 +105,7 @@ CORPUS_SPECS = [
 ]
 
 
-@dg.multi_asset(specs=CORPUS_SPECS, name="triage_corpus_build",
+@dg.multi_asset(pool=WAREHOUSE_POOL, specs=CORPUS_SPECS, name="triage_corpus_build",
                 description="The triage corpus, its description chunks and template sentences, "
                 "built together once per run.")
 def triage_corpus(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -125,6 +132,7 @@ def triage_corpus(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="team_model",
     group_name=GROUP,
     deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES)],
@@ -186,6 +194,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="similar_projects",
     group_name=GROUP,
     deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES)],
@@ -222,6 +231,7 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="team_predictions",
     group_name=GROUP,
     deps=[team_model, similar_projects, "triage_corpus", team_feedback],
@@ -268,6 +278,7 @@ def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="alerts",
     group_name=GROUP,
     deps=[team_predictions, similar_projects],
@@ -289,6 +300,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="alert_deliveries",
     group_name=PEOPLE,
     deps=[alerts],

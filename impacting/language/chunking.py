@@ -24,6 +24,9 @@ KINDS = (SENTENCE, HEADING, CODE, COMMENT, TOC, TABLE)
 
 # The model reads at most 256 word pieces (~150 words); longer sentences are cut below that.
 MAX_SENTENCE_WORDS = 100
+# A "word" longer than this is data (base64, a minified line), not language: it is cut, so a
+# 10 MB line without spaces cannot become a 10 MB sentence.
+MAX_WORD_CHARS = 200
 
 ABBREVIATIONS = frozenset({
     "e.g", "i.e", "etc", "vs", "cf", "al", "approx", "fig", "no", "mr", "mrs", "ms", "dr",
@@ -189,7 +192,7 @@ def split_sentences(text: str) -> list[str]:
     sentences.append(text[start:].strip())
     out = []
     for sentence in filter(None, sentences):
-        words = sentence.split()
+        words = [word[:MAX_WORD_CHARS] for word in sentence.split()]
         for begin in range(0, len(words), MAX_SENTENCE_WORDS):
             out.append(" ".join(words[begin:begin + MAX_SENTENCE_WORDS]))
     return out

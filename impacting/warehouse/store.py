@@ -92,6 +92,10 @@ class Warehouse:
     def publish(self, run_id: str, source: str) -> PublishResult:
         """Copy the published tables into a new file and atomically replace the analysts' file."""
         self.published_path.parent.mkdir(parents=True, exist_ok=True)
+        # A run killed while publishing leaves its staging file behind; it was never the
+        # published file, so it goes (one run publishes at a time).
+        for stale in self.published_path.parent.glob(f".{self.published_path.name}.*.staging"):
+            stale.unlink(missing_ok=True)
         staging = self.published_path.with_name(
             f".{self.published_path.name}.{uuid.uuid4().hex[:8]}.staging"
         )

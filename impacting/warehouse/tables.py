@@ -24,6 +24,9 @@ class Column:
     name: str
     type: str
     description: str
+    # Says when a run happened rather than what the data is (a run's time, id or model
+    # version): two runs on the same input differ only in these.
+    volatile: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,21 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
 
+    @property
+    def stable_columns(self) -> tuple[Column, ...]:
+        """The columns that depend on the data only (not on when or by which run)."""
+        return tuple(column for column in self.columns if not column.volatile)
+
     def ddl(self) -> str:
         columns = ",\n    ".join(f'"{c.name}" {c.type}' for c in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.qualified} (\n    {columns}\n)"
 
 
-def _cols(*rows: tuple[str, str, str]) -> tuple[Column, ...]:
+def _cols(*rows: tuple) -> tuple[Column, ...]:
     return tuple(Column(*row) for row in rows)
+
+
+RUN_TIME = True  # marks a column as volatile in the declarations below
 
 
 LINK = "STRUCT(key VARCHAR, type VARCHAR, direction VARCHAR, relation VARCHAR)"
@@ -71,7 +82,7 @@ RAW_ISSUES = Table(
         ("updated_at", "TIMESTAMPTZ", "The issue's `updated` field, UTC."),
         ("payload", "JSON", "The issue JSON as received (`fields`, `changelog`, ...)."),
         ("source", "VARCHAR", "`export` (a folder of JSON) or `jira` (a live Jira)."),
-        ("fetched_at", "TIMESTAMPTZ", "When this version was stored, UTC."),
+        ("fetched_at", "TIMESTAMPTZ", "When this version was stored, UTC.", RUN_TIME),
     ),
     key=("key",),
 )
@@ -92,7 +103,7 @@ RAW_ATTACHMENTS = Table(
         ("sha256", "VARCHAR", "SHA-256 of the content, when fetched."),
         ("fetch_status", "VARCHAR", "`stored`, `not_a_document`, `too_large`, `missing` or `failed`."),
         ("fetch_reason", "VARCHAR", "Why it was not stored, and what to do about it."),
-        ("fetched_at", "TIMESTAMPTZ", "When the content was stored, UTC."),
+        ("fetched_at", "TIMESTAMPTZ", "When the content was stored, UTC.", RUN_TIME),
     ),
     key=("attachment_id",),
 )
@@ -185,13 +196,13 @@ SYNC_CURSORS = Table(
          f"and the fields requested. A changed {var('source.jira_jql')} or field list is a new scope, "
          "read in full."),
         ("cursor_at", "TIMESTAMPTZ", "Every issue in scope updated before this instant (UTC) is "
-         "stored as it is now; never moved past an issue that was not stored."),
+         "stored as it is now; never moved past an issue that was not stored.", RUN_TIME),
         ("full_started_at", "TIMESTAMPTZ", "Set while a full read (the first run of a scope, or "
-         "`impacting run --full`) is unfinished; the next run resumes it."),
+         "`impacting run --full`) is unfinished; the next run resumes it.", RUN_TIME),
         ("last_full_at", "TIMESTAMPTZ", "When a listing of the whole scope last completed; issues "
-         "it no longer matched were removed then."),
+         "it no longer matched were removed then.", RUN_TIME),
         ("issues_in_scope", "BIGINT", "Issues that listing matched."),
-        ("last_run_at", "TIMESTAMPTZ", "When a sync last wrote this row, UTC."),
+        ("last_run_at", "TIMESTAMPTZ", "When a sync last wrote this row, UTC.", RUN_TIME),
     ),
     key=("scope",),
 )
@@ -201,11 +212,46 @@ WAREHOUSE_INFO = Table(
     "main",
     "One row describing this published file: when and by which run it was published.",
     _cols(
-        ("published_at", "TIMESTAMPTZ", "When this file was published, UTC."),
-        ("run_id", "VARCHAR", "The Dagster run that published it."),
+        ("published_at", "TIMESTAMPTZ", "When this file was published, UTC.", RUN_TIME),
+        ("run_id", "VARCHAR", "The Dagster run that published it.", RUN_TIME),
         ("source", "VARCHAR", "Where the requests came from (`export` folder or `jira` URL)."),
-        ("tables", "MAP(VARCHAR, BIGINT)", "Row count of every published table."),
+        ("tables", "MAP(VARCHAR, BIGINT)", "Row count of every published table.", RUN_TIME),
     ),
+)
+
+REJECTS = Table(
+    "rejects",
+    "main",
+    "Everything a run left out, and why, from every stage: attachments that could not be "
+    "downloaded, documents that could not be read (or were truncated), issue payloads that could "
+    "not be parsed, documents no summary could be made of, statuses with no category, feedback "
+    "lines that could not be used. The good items flow on; these wait for a person.",
+    _cols(
+        ("stage", "VARCHAR", "The step that left it out (its asset, e.g. `documents`)."),
+        ("item", "VARCHAR", "What was left out: an issue key, a document, a file and line."),
+        ("reason", "VARCHAR", "Why, and what to do about it (the latest wording)."),
+        ("first_seen", "TIMESTAMPTZ", "The run that first reported it, UTC.", RUN_TIME),
+        ("last_seen", "TIMESTAMPTZ", "The latest run that reported it, UTC.", RUN_TIME),
+        ("count", "INTEGER", "How many runs reported it.", RUN_TIME),
+        ("active", "BOOLEAN", "Still reported by the latest run of its stage; false once fixed."),
+    ),
+    key=("stage", "item"),
+)
+
+RUN_FAILURES = Table(
+    "run_failures",
+    "main",
+    "Every pipeline run that failed: when, at which steps and why (recorded by the run-failure "
+    "sensor while the Dagster daemon runs). The published file is left as it was by a failed "
+    "run; this table arrives with the next good one.",
+    _cols(
+        ("run_id", "VARCHAR", "The Dagster run.", RUN_TIME),
+        ("job", "VARCHAR", "Its job (`nightly`).", RUN_TIME),
+        ("failed_at", "TIMESTAMPTZ", "When it failed, UTC.", RUN_TIME),
+        ("steps", "VARCHAR[]", "The steps that failed.", RUN_TIME),
+        ("message", "VARCHAR", "What Dagster said went wrong (the first failure's message).", RUN_TIME),
+    ),
+    key=("run_id",),
 )
 
 # --- language ----------------------------------------------------------------------------------
@@ -357,8 +403,8 @@ TEAM_PREDICTIONS = Table(
          "request that most support the team, and the similar past projects that involved it."),
         ("decided_by", "VARCHAR", "`model`, or `feedback` when a person confirmed or rejected the "
          "team for this request."),
-        ("model_version", "VARCHAR", "The team model that scored it (`models.version`)."),
-        ("predicted_at", "TIMESTAMPTZ", "When this run scored it, UTC."),
+        ("model_version", "VARCHAR", "The team model that scored it (`models.version`).", RUN_TIME),
+        ("predicted_at", "TIMESTAMPTZ", "When this run scored it, UTC.", RUN_TIME),
     ),
     key=("request_key", "team"),
 )
@@ -408,8 +454,8 @@ ALERTS = Table(
         ("score", "DOUBLE", "Team: its probability; person: similarity of their best-matching "
          "past project."),
         ("reason", "VARCHAR", "Why this recipient is told."),
-        ("first_alerted_at", "TIMESTAMPTZ", "When the alert was raised, UTC."),
-        ("model_version", "VARCHAR", "The team model in service then (`models.version`)."),
+        ("first_alerted_at", "TIMESTAMPTZ", "When the alert was raised, UTC.", RUN_TIME),
+        ("model_version", "VARCHAR", "The team model in service then (`models.version`).", RUN_TIME),
     ),
     key=("request_key", "recipient_kind", "recipient"),
 )
@@ -425,9 +471,9 @@ ALERT_DELIVERIES = Table(
         ("recipient_kind", "VARCHAR", "As `alerts.recipient_kind`."),
         ("status", "VARCHAR", f"`sent` (the webhook accepted it), `failed` (retried next run) or "
          f"`not_configured` (no {var('triage.alert_webhook_url')} when it was raised)."),
-        ("attempts", "INTEGER", "Delivery attempts so far."),
-        ("last_attempt_at", "TIMESTAMPTZ", "When it was last tried, UTC."),
-        ("delivered_at", "TIMESTAMPTZ", "When the webhook accepted it, UTC."),
+        ("attempts", "INTEGER", "Delivery attempts so far.", RUN_TIME),
+        ("last_attempt_at", "TIMESTAMPTZ", "When it was last tried, UTC.", RUN_TIME),
+        ("delivered_at", "TIMESTAMPTZ", "When the webhook accepted it, UTC.", RUN_TIME),
         ("error", "VARCHAR", "Why the last delivery failed."),
     ),
     key=("request_key", "recipient_kind", "recipient"),
@@ -447,7 +493,7 @@ TEAM_FEEDBACK = Table(
         ("origin", "VARCHAR", "The file and line, or the Jira field."),
         ("author", "VARCHAR", "Who decided, where known."),
         ("recorded_at", "TIMESTAMPTZ", "When it was decided (the CSV `at` column, else the file's "
-         "time; for Jira, when the team field was first seen filled in), UTC."),
+         "time; for Jira, when the team field was first seen filled in), UTC.", RUN_TIME),
         ("note", "VARCHAR", "The CSV `note`, if any."),
     ),
     key=("request_key", "team", "source"),
@@ -462,8 +508,8 @@ MODELS = Table(
     "trained only when the training data or the settings changed.",
     _cols(
         ("model_name", "VARCHAR", "`team_model`."),
-        ("version", "VARCHAR", "Training time and training-data fingerprint."),
-        ("trained_at", "TIMESTAMPTZ", "When it was trained, UTC."),
+        ("version", "VARCHAR", "Training time and training-data fingerprint.", RUN_TIME),
+        ("trained_at", "TIMESTAMPTZ", "When it was trained, UTC.", RUN_TIME),
         ("fingerprint", "VARCHAR", "SHA-256 of the training data (requests, teams, words) and "
          "settings."),
         ("training_requests", "INTEGER", "Past requests it learned from."),
@@ -477,7 +523,7 @@ MODELS = Table(
         ("metrics", "JSON", "All cross-validated figures, every candidate included."),
         ("status", "VARCHAR", "`accepted`, `superseded` or `rejected`."),
         ("status_reason", "VARCHAR", "Why."),
-        ("artefact", "VARCHAR", "The model file (in the working folder, not published)."),
+        ("artefact", "VARCHAR", "The model file (in the working folder, not published).", RUN_TIME),
     ),
     key=("model_name", "version"),
 )
@@ -501,7 +547,7 @@ RAW_STATUSES = Table(
          "Progress) or `done` (Done)."),
         ("payload", "JSON", "The status JSON as received."),
         ("source", "VARCHAR", "`jira` (a live Jira) or `export` (an export's `statuses.json`)."),
-        ("fetched_at", "TIMESTAMPTZ", "When it was stored, UTC."),
+        ("fetched_at", "TIMESTAMPTZ", "When it was stored, UTC.", RUN_TIME),
     ),
     key=("status_id",),
 )
@@ -675,8 +721,8 @@ DELIVERY_TABLES = (DELIVERY_ISSUE_TIMES, DELIVERY_STATUS_TIME, DELIVERY_WEEKLY_F
 INGEST_TABLES = (RAW_ISSUES, RAW_ATTACHMENTS, PROJECTS, DOCUMENTS, STATUS_CHANGES, SYNC_CURSORS)
 
 # Later stages declare their tables above this line and add them here.
-ALL_TABLES: tuple[Table, ...] = (*INGEST_TABLES, *LANGUAGE_TABLES, *TRIAGE_TABLES,
-                                 RAW_STATUSES, *DELIVERY_TABLES, WAREHOUSE_INFO)
+ALL_TABLES: tuple[Table, ...] = (*INGEST_TABLES, REJECTS, RUN_FAILURES, *LANGUAGE_TABLES,
+                                 *TRIAGE_TABLES, RAW_STATUSES, *DELIVERY_TABLES, WAREHOUSE_INFO)
 
 
 def table(qualified_or_name: str) -> Table:
