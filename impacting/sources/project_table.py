@@ -11,7 +11,6 @@ import pandas as pd
 from impacting.settings import var
 from impacting.sources.jira_fields import project_row, status_changes
 
-
 # Fields every request should have; one without them is kept, and reported.
 EXPECTED_FIELDS = ("summary", "status", "created", "issuetype")
 
