@@ -17,7 +17,7 @@ from impacting.defs.metadata import (
 from impacting.defs.resources import IssueSourceResource, PeopleResource, TriageResource, WarehouseResource
 from impacting.people.channels import Sender
 from impacting.people.jira_comments import comment_on_requests
-from impacting.people.messages import NO_ROUTE, SUPPRESSED, deliver, known_recipients
+from impacting.people.messages import deliver, known_recipients
 from impacting.settings import var
 from impacting.sources.http_retry import RetryPolicy
 from impacting.warehouse.tables import ALERT_DELIVERIES, JIRA_COMMENTS, MESSAGES
@@ -79,7 +79,6 @@ def send_digests(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             {"state": list(by_state), "rows": list(by_state.values())}))),
         "unknown_recipients": dg.MetadataValue.md(bullet_list(unknown)),
         "routing_warnings": dg.MetadataValue.md(bullet_list(list(routing.warnings))),
-        "no_route_state": NO_ROUTE, "backlog_state": SUPPRESSED,
     })
     yield dg.MaterializeResult(asset_key=table_key(MESSAGES), metadata=messages | {
         "messages_sent": run.sent,

@@ -55,6 +55,8 @@ class Sender:
                              timeout=self.timeout, policy=self.policy, sleep=self.sleep, warn=self.warn)
         except RoutingError as error:  # a variable that is not set: said by name, never by value
             return str(error)
+        except Exception as error:  # noqa: BLE001 - one channel's surprise must not stop the others
+            return f"{channel.kind} failed unexpectedly ({type(error).__name__}); retried next run"
 
     def close(self) -> None:
         if self._mailer is not None:
