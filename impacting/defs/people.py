@@ -60,7 +60,9 @@ def send_digests(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                                                             "channel", "state", "attempts", "error"])
         messages = table_metadata(con, MESSAGES)
     unknown = routing.unknown_recipients(teams, persons)
-    for line in [*unknown, *routing.warnings]:
+    unset = [f"{routing.source}: environment variable {name} is not set; messages needing it fail"
+             for name in routing.unset_variables()]
+    for line in [*unknown, *unset, *routing.warnings]:
         context.log.warning(line)
     for line in run.gave_up:
         context.log.error(f"gave up after {settings.max_attempts} runs: {line}")
@@ -78,7 +80,7 @@ def send_digests(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         "states": dg.MetadataValue.md(markdown_table(pd.DataFrame(
             {"state": list(by_state), "rows": list(by_state.values())}))),
         "unknown_recipients": dg.MetadataValue.md(bullet_list(unknown)),
-        "routing_warnings": dg.MetadataValue.md(bullet_list(list(routing.warnings))),
+        "routing_warnings": dg.MetadataValue.md(bullet_list([*unset, *routing.warnings])),
     })
     yield dg.MaterializeResult(asset_key=table_key(MESSAGES), metadata=messages | {
         "messages_sent": run.sent,

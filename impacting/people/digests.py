@@ -10,7 +10,7 @@ channel falls back on (email's text part, Slack's notification text, the webhook
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -161,7 +161,3 @@ def build_digest(route: str, channel: str, pending: Iterable[Pending], at: datet
 
 def _sortable(moment: datetime | None) -> str:
     return moment.isoformat() if moment is not None else "~"
-
-
-def request_keys(digests: Sequence[Digest]) -> list[str]:
-    return sorted({r.key for d in digests for r in d.requests})

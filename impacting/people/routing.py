@@ -167,6 +167,11 @@ class Routing:
                                    self.smtp.password) if v is not None]
         return sorted({name for value in values for name in value.references})
 
+    def unset_variables(self, env: Mapping[str, str] | None = None) -> list[str]:
+        """The variables the file names that are not set here (their messages would fail)."""
+        env = os.environ if env is None else env
+        return [name for name in self.references() if not env.get(name)]
+
     def _routes(self) -> list[Route]:
         return [r for r in (self.triage_lead, self.fallback, *self.teams.values(),
                             *self.people.values()) if r is not None]

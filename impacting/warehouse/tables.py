@@ -398,8 +398,10 @@ ALERTS = Table(
     "alerts",
     "main",
     "Every alert ever raised: a recipient told about a request awaiting triage. Teams the model "
-    "(or feedback) notifies, and the people who delivered its similar past projects. Never "
-    "twice for the same request and recipient; rows are kept across runs.",
+    "(or feedback) notifies, the people who did the most of its similar past projects' work, "
+    "and teams the model is unsure about (for the triage lead to decide). Never twice for the "
+    "same request and recipient; rows are kept across runs. Sending them is the people stage "
+    "(`alert_deliveries`, `messages`).",
     _cols(
         ("request_key", "VARCHAR", "The request (`projects.key`)."),
         ("recipient", "VARCHAR", "The team, the person's display name, or (`review`) the team "

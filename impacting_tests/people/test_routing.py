@@ -122,3 +122,9 @@ def test_without_a_routing_file_the_settings_webhook_is_the_fallback():
     assert channel.kind == WEBHOOK and channel.target.resolve({}) == "https://hooks.example.com/tok3n"
     assert channel.target.label == "${IMPACTING_ALERT_WEBHOOK_URL}"
     assert fallback_routing(None).route_for(TEAM, "anyone") is None
+
+
+def test_variables_the_file_names_but_the_environment_lacks_are_listed_by_name(tmp_path):
+    routing = load_routing(write(tmp_path, GOOD))
+    env = {"SLACK_STORAGE_WEBHOOK": "x", "TRIAGE_WEBHOOK": "y", "SMTP_USER": "u"}
+    assert routing.unset_variables(env) == ["SMTP_PASSWORD", "TEAMS_NODE_WEBHOOK"]
