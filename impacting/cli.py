@@ -1,4 +1,4 @@
-"""The `impacting` command line: `impacting run [--select SELECTION]` and friends."""
+"""The `impacting` command line: `impacting run [--select SELECTION]`, `impacting feedback` and friends."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "ones it "
                      "no longer matches (reconciliation); without it a run fetches only what changed")
 
+    _add_feedback_parser(commands)
     _add_summarise_parser(commands)
     _add_eval_parser(commands)
     config = commands.add_parser(
@@ -57,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config(args)
     if args.command == "summarise":
         return _summarise(args)
+    if args.command == "feedback":
+        return _feedback(args)
     if args.command == "eval":
         return _eval(args)
     if args.command == "run":
@@ -76,11 +79,13 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
 
     from impacting.definitions import build_definitions
     from impacting.defs.publish import PUBLISHED_KEY
-    from impacting.settings import Settings, SettingsError
+    from impacting.errors import ActionableError
+    from impacting.settings import Settings
 
     try:
         settings = Settings.from_env()
-    except SettingsError as error:
+        _check_routing(settings)
+    except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
         return 2
     defs = build_definitions(settings)
@@ -126,6 +131,66 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
     else:
         print(f"impacting: done; working database {settings.working_dir / 'working.duckdb'} "
               "updated, nothing published")
+    return 0
+
+
+def _check_routing(settings) -> None:
+    """A routing file with a mistake stops the run before any work, naming file and line."""
+    if settings.people.routing_file:
+        from impacting.people.routing import load_routing
+
+        load_routing(settings.people.routing_file)
+
+
+def _add_feedback_parser(commands) -> None:
+    feedback = commands.add_parser(
+        "feedback", help="confirm or reject a team for a request (answers the review queue)",
+        description="Record a person's decision on whether TEAM is impacted by request KEY. It is "
+        f"written to the feedback folder ({var('triage.feedback_dir')}) like any CSV line, so the "
+        "next run overrides the model with it and learns from it.")
+    feedback.add_argument("key", help="the request, e.g. KEP-3157")
+    feedback.add_argument("team", help="the team, e.g. sig-storage")
+    feedback.add_argument("verdict", choices=["confirm", "reject"])
+    feedback.add_argument("--by", help="who decided (shown in the reason, e.g. 'confirmed by NAME')")
+    feedback.add_argument("--note", help="why, in a few words")
+
+
+def _feedback(args) -> int:
+    from datetime import UTC, datetime
+
+    import duckdb
+
+    from impacting.settings import Settings, SettingsError
+    from impacting.triage.feedback import append_decision
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    key, team = args.key.strip(), args.team.strip()
+    if not key or not team:
+        print("impacting: KEY and TEAM must not be empty", file=sys.stderr)
+        return 2
+    published = settings.warehouse_path
+    if published.is_file():  # read-only, as an analyst: never in a running pipeline's way
+        with duckdb.connect(str(published), read_only=True) as con:
+            known = con.execute("SELECT count(*) FROM projects WHERE key = ?", [key]).fetchone()[0]
+            teams = {t for (t,) in con.execute(
+                "SELECT DISTINCT unnest(teams) FROM projects UNION SELECT DISTINCT team "
+                "FROM team_predictions").fetchall()}
+        if not known:
+            print(f"impacting: there is no request {key} in {published}; check the key (the review "
+                  "digest lists them)", file=sys.stderr)
+            return 2
+        if team not in teams:
+            print(f"impacting: note: {team!r} is a team the warehouse has not seen; it is recorded "
+                  "anyway and becomes a known team once the model is retrained", file=sys.stderr)
+    path = append_decision(settings.triage.feedback_dir, key, team, args.verdict == "confirm",
+                           args.by, args.note, datetime.now(UTC))
+    verdict = "confirmed" if args.verdict == "confirm" else "rejected"
+    print(f"impacting: {key} {team} {verdict}{f' by {args.by}' if args.by else ''}, recorded in "
+          f"{path}; the next run applies it")
     return 0
 
 

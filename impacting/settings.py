@@ -384,7 +384,8 @@ class TriageSettings(SettingsGroup):
         example="a folder path such as warehouse/feedback")
     alert_webhook_url: Secret | None = setting(
         None, env="IMPACTING_ALERT_WEBHOOK_URL", secret=True, shown_default="unset",
-        description="where alerts are POSTed; a secret (the UI shows the variable's name only)",
+        description="without a routing file, where alerts are POSTed (the fallback route); a "
+        "secret (the UI shows the variable's name only)",
         example="the webhook's address, e.g. https://hooks.example.com/...")
 
     @model_validator(mode="before")
@@ -511,9 +512,56 @@ class DeliverySettings(SettingsGroup):
         return value
 
 
+class PeopleSettings(SettingsGroup):
+    """Who hears about what, and how: the routing file, delivery retries, the people who
+    delivered similar work, and the optional comment back to Jira."""
+
+    group: ClassVar[str] = "people"
+
+    routing_file: ProjectPath | None = setting(
+        None, env="IMPACTING_ROUTING_FILE", topic="alerts", shown_default="unset",
+        description="the YAML file saying where each team, person and the triage lead are reached "
+        "(see Alerts); unset: everything goes to the fallback webhook, if any",
+        example="a file path such as config/routing.yaml")
+    max_attempts: int = setting(
+        5, env="IMPACTING_ALERT_MAX_ATTEMPTS", topic="alerts", ge=1, le=100,
+        description="runs that try an undelivered alert before it is given up (`gave_up`, reported)",
+        example="a number of runs between 1 and 100, e.g. 5")
+    retries: int = setting(
+        2, env="IMPACTING_ALERT_RETRIES", topic="alerts", ge=0, le=20,
+        description="retries of one message within a run after 429, 5xx, a dropped connection or "
+        "a timeout", example="a number of retries between 0 and 20, e.g. 2")
+    retry_base_seconds: float = setting(
+        1.0, env="IMPACTING_ALERT_RETRY_BASE_SECONDS", topic="alerts", ge=0.0, le=600,
+        description="the first backoff between those retries; it doubles each retry",
+        example="seconds, e.g. 1")
+    max_wait_seconds: float = setting(
+        60.0, env="IMPACTING_ALERT_MAX_WAIT_SECONDS", topic="alerts", ge=0.0, le=3600,
+        description="the longest wait a `Retry-After` may ask for; a longer one leaves the message "
+        "to the next run", example="seconds, e.g. 60")
+    timeout_seconds: float = setting(
+        10.0, env="IMPACTING_ALERT_TIMEOUT_SECONDS", topic="alerts", ge=0.01, le=600,
+        description="the longest wait for a webhook's or mail server's answer",
+        example="seconds, e.g. 10")
+    inactive_days: float = setting(
+        365.0, env="IMPACTING_PEOPLE_INACTIVE_DAYS", topic="alerts", ge=1.0, le=36500,
+        description="people with no Jira activity (assigned work created or resolved, status "
+        "changes) for longer than this before the newest update in the warehouse are not alerted",
+        example="days, e.g. 365")
+    people_per_request: int = setting(
+        5, env="IMPACTING_PEOPLE_PER_REQUEST", topic="alerts", ge=0, le=100,
+        description="people who delivered similar work alerted per request, at most (0: none)",
+        example="a number of people between 0 and 100, e.g. 5")
+    jira_comment: bool = setting(
+        False, env="IMPACTING_JIRA_COMMENT", topic="alerts",
+        description="comment once on each triaged request in Jira with its decided teams and a "
+        "link to its brief (a live Jira only; needs the *Add Comments* permission)",
+        example="true or false")
+
+
 GROUPS: tuple[type[SettingsGroup], ...] = (
     WarehouseSettings, ScheduleSettings, SourceSettings, LanguageSettings, TriageSettings,
-    DeliverySettings)
+    DeliverySettings, PeopleSettings)
 
 
 class Settings(BaseModel):
@@ -527,6 +575,7 @@ class Settings(BaseModel):
     language: LanguageSettings = Field(default_factory=LanguageSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    people: PeopleSettings = Field(default_factory=PeopleSettings)
 
     @model_validator(mode="after")
     def _feedback_beside_the_warehouse(self) -> Settings:

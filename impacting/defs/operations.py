@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from impacting.defs.metadata import definition_metadata, markdown_table, table_key, table_metadata, table_spec
-from impacting.defs.resources import WAREHOUSE_POOL, TriageResource, WarehouseResource
+from impacting.defs.resources import WAREHOUSE_POOL, PeopleResource, TriageResource, WarehouseResource
+from impacting.errors import ActionableError
 from impacting.operations.failures import RunFailure, announce, record_failure
 from impacting.operations.rejects import Reject, merge_rejects
 from impacting.warehouse.store import read_table, replace_rows
@@ -66,7 +67,7 @@ RUN_FAILURES_SPEC = table_spec(RUN_FAILURES, group_name=GROUP, kinds={"duckdb"},
                        description="Records every failed run in `run_failures` and posts it to the "
                        "fallback alert route when one is configured.")
 def record_run_failures(context: dg.RunFailureSensorContext, warehouse: WarehouseResource,
-                        triage: TriageResource) -> None:
+                        triage: TriageResource, people: PeopleResource) -> None:
     steps = tuple(dict.fromkeys(event.step_key for event in context.get_step_failure_events()
                                 if event.step_key))
     failure = RunFailure(context.dagster_run.run_id, context.dagster_run.job_name,
@@ -75,9 +76,12 @@ def record_run_failures(context: dg.RunFailureSensorContext, warehouse: Warehous
         record_failure(con, failure)
     context.instance.report_runless_asset_event(dg.AssetMaterialization(
         table_key(RUN_FAILURES), metadata={"run_id": failure.run_id, "steps": ", ".join(steps)}))
-    webhook = triage.settings().alert_webhook_url
-    problem = announce(failure, webhook.reveal() if webhook else None)
-    if problem:
+    try:
+        routing = people.routing(triage.settings().alert_webhook_url)
+    except ActionableError as error:
+        context.log.warning(f"the failure of run {failure.run_id} was not posted: {error}")
+        return
+    for problem in announce(failure, routing):
         context.log.warning(f"the failure of run {failure.run_id} could not be posted: {problem}")
 
 

@@ -19,6 +19,7 @@ from pydantic import Field, PrivateAttr, create_model
 from impacting.settings import (
     DeliverySettings,
     LanguageSettings,
+    PeopleSettings,
     Settings,
     SettingsGroup,
     SourceSettings,
@@ -133,14 +134,35 @@ class _Delivery(SettingsResource):
     forecast trials and seed, the report's path, and an optional fixed "now"."""
 
 
+class _People(SettingsResource):
+    """Who hears about what: the routing file (checked when a run starts, so a typo stops the
+    run before anything is sent), retries, people who delivered similar work, Jira comments."""
+
+    def routing(self, fallback_webhook=None):
+        """The routing file, or the fallback webhook route without one."""
+        from impacting.people.routing import fallback_routing, load_routing
+
+        path = self.settings().routing_file
+        return load_routing(path) if path else fallback_routing(fallback_webhook)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        from impacting.defs.errors import failures
+
+        with failures():
+            self.routing()
+
+
 WarehouseResource = _resource("WarehouseResource", WarehouseSettings, _Warehouse)
 IssueSourceResource = _resource("IssueSourceResource", SourceSettings, _IssueSource)
 LanguageResource = _resource("LanguageResource", LanguageSettings, _Language)
 TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
+PeopleResource = _resource("PeopleResource", PeopleSettings, _People)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
-              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource}
+              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
+              "people": PeopleResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -12,6 +12,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from impacting.people.routing import Routing, RoutingError
 from impacting.warehouse.store import upsert_rows
 from impacting.warehouse.tables import RUN_FAILURES
 
@@ -37,12 +38,28 @@ def record_failure(con: duckdb.DuckDBPyConnection, failure: RunFailure) -> None:
     }]))
 
 
-def announce(failure: RunFailure, webhook_url: str | None) -> str | None:
-    """POST the failure to the fallback webhook; None when sent (or nowhere to send), else why not."""
-    if not webhook_url:
-        return None
-    from impacting.triage.alerts import deliver
+def announce(failure: RunFailure, routing: Routing, timeout: float = 10.0) -> list[str]:
+    """POST the failure to the fallback route's webhook and Slack channels (a JSON document with a
+    readable `text`, which Slack shows as is); returns what could not be sent, and why."""
+    from impacting.people.channels.http import post_json
+    from impacting.sources.http_retry import RetryPolicy
 
-    return deliver({"text": failure.text(), "run_id": failure.run_id, "job": failure.job,
-                    "failed_at": failure.failed_at.isoformat(), "steps": list(failure.steps),
-                    "message": failure.message}, webhook_url)
+    if routing.fallback is None:
+        return []
+    payload = {"text": failure.text(), "run_id": failure.run_id, "job": failure.job,
+               "failed_at": failure.failed_at.isoformat(), "steps": list(failure.steps),
+               "message": failure.message}
+    problems = []
+    for channel in routing.fallback.channels:
+        if channel.kind not in ("webhook", "slack"):
+            continue  # Teams cards and email are digests; a failure notice goes to webhooks
+        try:
+            url = channel.target.resolve()
+        except RoutingError as error:
+            problems.append(str(error))
+            continue
+        problem = post_json(url, payload, what=f"the fallback {channel.label}", timeout=timeout,
+                            policy=RetryPolicy(max_retries=2))
+        if problem:
+            problems.append(problem)
+    return problems

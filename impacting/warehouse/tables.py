@@ -444,37 +444,22 @@ ALERTS = Table(
     "alerts",
     "main",
     "Every alert ever raised: a recipient told about a request awaiting triage. Teams the model "
-    "(or feedback) notifies, and the people who delivered its similar past projects. Never "
-    "twice for the same request and recipient; rows are kept across runs.",
+    "(or feedback) notifies, the people who did the most of its similar past projects' work, "
+    "and teams the model is unsure about (for the triage lead to decide). Never twice for the "
+    "same request and recipient; rows are kept across runs. Sending them is the people stage "
+    "(`alert_deliveries`, `messages`).",
     _cols(
         ("request_key", "VARCHAR", "The request (`projects.key`)."),
-        ("recipient", "VARCHAR", "The team, or the person's display name."),
-        ("recipient_kind", "VARCHAR", "`team` or `person`."),
+        ("recipient", "VARCHAR", "The team, the person's display name, or (`review`) the team "
+         "the model is unsure about."),
+        ("recipient_kind", "VARCHAR", "`team` (notified), `person` (delivered similar work) or "
+         "`review` (an unsure team, for the triage lead to decide)."),
         ("recipient_id", "VARCHAR", "The person's Jira account id or user name, where known."),
-        ("score", "DOUBLE", "Team: its probability; person: similarity of their best-matching "
-         "past project."),
+        ("score", "DOUBLE", "Team and review: the team's probability; person: over the similar "
+         "past projects, similarity times their share of the project's work."),
         ("reason", "VARCHAR", "Why this recipient is told."),
         ("first_alerted_at", "TIMESTAMPTZ", "When the alert was raised, UTC.", RUN_TIME),
         ("model_version", "VARCHAR", "The team model in service then (`models.version`).", RUN_TIME),
-    ),
-    key=("request_key", "recipient_kind", "recipient"),
-)
-
-ALERT_DELIVERIES = Table(
-    "alert_deliveries",
-    "main",
-    "Whether each alert reached its recipient: one row per alert, updated by the step that "
-    "sends them (a step of its own, after the alerts are recorded).",
-    _cols(
-        ("request_key", "VARCHAR", "The request (`alerts.request_key`)."),
-        ("recipient", "VARCHAR", "As `alerts.recipient`."),
-        ("recipient_kind", "VARCHAR", "As `alerts.recipient_kind`."),
-        ("status", "VARCHAR", f"`sent` (the webhook accepted it), `failed` (retried next run) or "
-         f"`not_configured` (no {var('triage.alert_webhook_url')} when it was raised)."),
-        ("attempts", "INTEGER", "Delivery attempts so far.", RUN_TIME),
-        ("last_attempt_at", "TIMESTAMPTZ", "When it was last tried, UTC.", RUN_TIME),
-        ("delivered_at", "TIMESTAMPTZ", "When the webhook accepted it, UTC.", RUN_TIME),
-        ("error", "VARCHAR", "Why the last delivery failed."),
     ),
     key=("request_key", "recipient_kind", "recipient"),
 )
@@ -529,7 +514,79 @@ MODELS = Table(
 )
 
 TRIAGE_TABLES = (TRIAGE_CORPUS, DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES, TEAM_PREDICTIONS,
-                 SIMILAR_PROJECTS, ALERTS, ALERT_DELIVERIES, TEAM_FEEDBACK, MODELS)
+                 SIMILAR_PROJECTS, ALERTS, TEAM_FEEDBACK, MODELS)
+
+# --- people ------------------------------------------------------------------------------------
+
+ALERT_DELIVERIES = Table(
+    "alert_deliveries",
+    "main",
+    "Where each alert stands on each channel that reaches its recipient: one row per alert "
+    "and channel (one row with channel `-` while it has no route), kept across runs. An alert "
+    "already `sent` on a channel is never sent again.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`alerts.request_key`)."),
+        ("recipient_kind", "VARCHAR", "As `alerts.recipient_kind`."),
+        ("recipient", "VARCHAR", "As `alerts.recipient`."),
+        ("channel", "VARCHAR", "`slack`, `teams`, `webhook`, `email`, or `-` (no route)."),
+        ("route", "VARCHAR", "Whose route carries it: `team NAME`, `person NAME`, `triage_lead` or "
+         "`fallback` (the routing file's entries)."),
+        ("destination", "VARCHAR", "Where, safe to show: an email address, or the environment "
+         "variable holding a webhook address (never the address itself)."),
+        ("state", "VARCHAR", "`pending` (to send this run), `sent`, `failed` (retried next run), "
+         f"`gave_up` (failed {var('people.max_attempts')} runs), `suppressed_backlog` (older than "
+         "the routing file's `backlog_days` when it could first be sent: recorded, never sent) or "
+         "`no_route` (nobody routes it yet; sent once a route exists)."),
+        ("attempts", "INTEGER", "Runs that tried to send it.", RUN_TIME),
+        ("error", "VARCHAR", "Why the last attempt failed, or why it is not sent."),
+        ("message_id", "VARCHAR", "The digest that last carried it (`messages.message_id`).", RUN_TIME),
+        ("first_seen_at", "TIMESTAMPTZ", "When the people step first saw the alert, UTC.", RUN_TIME),
+        ("last_attempt_at", "TIMESTAMPTZ", "When it was last tried, UTC.", RUN_TIME),
+        ("sent_at", "TIMESTAMPTZ", "When the channel accepted it, UTC.", RUN_TIME),
+    ),
+    key=("request_key", "recipient_kind", "recipient", "channel"),
+)
+
+MESSAGES = Table(
+    "messages",
+    "main",
+    "Every digest the people step tried to send: one message per recipient and channel per run, "
+    "listing all of its new requests (never one message per alert).",
+    _cols(
+        ("message_id", "VARCHAR", "The digest's id (also in the message itself).", RUN_TIME),
+        ("route", "VARCHAR", "Whose route: `team NAME`, `person NAME`, `triage_lead` or `fallback`."),
+        ("channel", "VARCHAR", "`slack`, `teams`, `webhook` or `email`."),
+        ("destination", "VARCHAR", "As `alert_deliveries.destination`."),
+        ("state", "VARCHAR", "`sent` or `failed` (its alerts are retried in the next run's digest)."),
+        ("error", "VARCHAR", "Why it failed."),
+        ("requests", "VARCHAR[]", "The requests it listed."),
+        ("alerts", "INTEGER", "The alerts it carried."),
+        ("attempted_at", "TIMESTAMPTZ", "When it was sent or tried, UTC.", RUN_TIME),
+    ),
+    key=("message_id",),
+)
+
+JIRA_COMMENTS = Table(
+    "jira_comments",
+    "main",
+    "The one comment impacting leaves on each triaged request in Jira (with "
+    f"{var('people.jira_comment')}): its decided teams and a link to its brief. Found in Jira "
+    "before posting, so never twice.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`projects.key`)."),
+        ("state", "VARCHAR", "`posted` (this run wrote it), `found` (an earlier comment of ours was "
+         "already there) or `failed` (retried next run)."),
+        ("comment_id", "VARCHAR", "Jira's comment id."),
+        ("teams", "VARCHAR[]", "The teams the comment names."),
+        ("link", "VARCHAR", "The link it gives (the brief, else the issue)."),
+        ("attempts", "INTEGER", "Runs that tried.", RUN_TIME),
+        ("error", "VARCHAR", "Why the last try failed."),
+        ("commented_at", "TIMESTAMPTZ", "When it was posted or found, UTC.", RUN_TIME),
+    ),
+    key=("request_key",),
+)
+
+PEOPLE_TABLES = (ALERT_DELIVERIES, MESSAGES, JIRA_COMMENTS)
 
 # --- delivery ----------------------------------------------------------------------------------
 
@@ -722,7 +779,8 @@ INGEST_TABLES = (RAW_ISSUES, RAW_ATTACHMENTS, PROJECTS, DOCUMENTS, STATUS_CHANGE
 
 # Later stages declare their tables above this line and add them here.
 ALL_TABLES: tuple[Table, ...] = (*INGEST_TABLES, REJECTS, RUN_FAILURES, *LANGUAGE_TABLES,
-                                 *TRIAGE_TABLES, RAW_STATUSES, *DELIVERY_TABLES, WAREHOUSE_INFO)
+                                 *TRIAGE_TABLES, RAW_STATUSES, *DELIVERY_TABLES, WAREHOUSE_INFO,
+                                 *PEOPLE_TABLES)
 
 
 def table(qualified_or_name: str) -> Table:
