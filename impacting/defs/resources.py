@@ -21,6 +21,7 @@ from impacting.settings import (
     LanguageSettings,
     Settings,
     SettingsGroup,
+    SiteSettings,
     SourceSettings,
     TriageSettings,
     WarehouseSettings,
@@ -125,7 +126,12 @@ class _Triage(SettingsResource):
 
 class _Delivery(SettingsResource):
     """How delivery reporting counts: active statuses, status-category overrides, windows,
-    forecast trials and seed, the report's path, and an optional fixed "now"."""
+    forecast trials and seed, and an optional fixed "now"."""
+
+
+class _Site(SettingsResource):
+    """Where the static site people read is published (briefs, team inboxes, index, delivery
+    report)."""
 
 
 WarehouseResource = _resource("WarehouseResource", WarehouseSettings, _Warehouse)
@@ -133,9 +139,11 @@ IssueSourceResource = _resource("IssueSourceResource", SourceSettings, _IssueSou
 LanguageResource = _resource("LanguageResource", LanguageSettings, _Language)
 TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
+SiteResource = _resource("SiteResource", SiteSettings, _Site)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
-              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource}
+              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
+              "site": SiteResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
