@@ -29,7 +29,7 @@ from impacting.people.html_page import web_url
 # itself. Parentheses, `!` and `|` only mean something next to these, and `&` only where it
 # starts an entity (`&lt;`), so they stay readable.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#]|&(?=#?\w+;))")
-_LINE_START = re.compile(r"^(\d*)([-+=.)])")
+_LINE_START = re.compile(r"^(\d+(?=[.)]\s|[.)]$)|(?=[-+=]))(.)")
 
 
 def md_text(value) -> str:
