@@ -76,7 +76,9 @@ def gather_brief(inputs: BriefInputs, generated_at: datetime) -> Brief:
                          "one." if not any(d.status == "ok" for d in documents) else
                          "The documents are too short for keywords.")
     if model is None:
-        why[TEAMS] = why[UNSURE_TEAMS] = why[OTHER_TEAMS] = why[MODEL] = _no_model()
+        why[TEAMS] = _no_model()
+        why[UNSURE_TEAMS] = why[OTHER_TEAMS] = "No team model yet (see Teams to read)."
+        why[MODEL] = "No team model yet."
     else:
         if not any(t.decision == NOTIFY for t in teams):
             why[TEAMS] = ("No team reached its notify threshold; see the unsure teams and the other "
@@ -93,9 +95,8 @@ def gather_brief(inputs: BriefInputs, generated_at: datetime) -> Brief:
             f"({var('triage.similar_min_score')}) among {inputs.past_projects}: nothing delivered "
             "before resembles this request closely.")
     if not documents:
-        why[DOCUMENTS] = ("No design document is attached, so the brief reads the Jira description "
-                          "alone. Attach the design document to the issue (Markdown, PDF, Word, HTML "
-                          "or text) for a fuller brief.")
+        why[DOCUMENTS] = ("No design document is attached. Attach it to the Jira issue (Markdown, "
+                          "PDF, Word, HTML or text) for a fuller brief.")
     return Brief(
         key=key, title=str(request.get("summary") or ""), url=_text(request.get("url")),
         status=_text(request.get("status")), created=_timestamp(request.get("created_at")),

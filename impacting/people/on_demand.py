@@ -28,12 +28,13 @@ import pandas as pd
 from impacting.errors import ActionableError
 from impacting.language.analysis import LanguageConfig
 from impacting.language.chunking import Chunk, chunk_document
-from impacting.language.encoder import shared_encoder
+from impacting.language.encoder import EmbeddingCache, shared_encoder
 from impacting.language.keywords import KeywordExtractor
 from impacting.language.on_demand import SourceDocument, find_documents, open_workspace
 from impacting.language.request_summary import reading_order, split_parts, summarise_request
 from impacting.language.rows import request_summary_rows
 from impacting.language.summarise import Degree
+from impacting.language.vectors import prose_chunks
 from impacting.people.brief import Brief
 from impacting.people.gather import BriefInputs, gather_brief
 from impacting.people.nightly import merge_keywords
@@ -59,6 +60,8 @@ from impacting.warehouse.store import Warehouse, read_table
 from impacting.warehouse.tables import DELIVERY_ISSUE_TIMES, DOCUMENTS
 
 Progress = Callable[[str], None]
+# Sentences embedded between two progress lines.
+EMBED_BLOCK = 256
 
 
 class NoWarehouse(ActionableError, FileNotFoundError):
@@ -134,6 +137,7 @@ def brief_on_demand(source: str, settings: Settings, *, standard: Degree | None 
                              "show what the model learnt, not a prediction")
             words = sum(c.words for c in draft.chunks)
             with clock("embedding", f"embedding the draft ({words:,} words)"):
+                _embed(prose_chunks(draft.chunks), workspace.cache, progress)
                 corpus = corpus_from_chunks([Request(draft.key, draft.title, "")], [list(draft.chunks)],
                                             workspace.cache)
             with clock("similar projects", "comparing with the past projects"):
@@ -239,6 +243,15 @@ def _keywords(parts, draft: Draft, workspace, config: LanguageConfig) -> list[st
     return merge_keywords([[k.phrase for k in extractor.extract(chunks[p.part_id], p.vectors)]
                            for p in parts if p.part_id != description_id(draft.key)],
                           config.keywords.top_n)
+
+
+def _embed(prose: list[Chunk], cache: EmbeddingCache, progress: Progress) -> None:
+    """Embed a long draft's sentences through the cache a block at a time, saying how far it got
+    (the rest of the command then finds every vector in the cache)."""
+    for start in range(0, len(prose), EMBED_BLOCK):
+        cache.embed([c.text for c in prose[start:start + EMBED_BLOCK]])
+        if len(prose) > EMBED_BLOCK:
+            progress(f"  {min(start + EMBED_BLOCK, len(prose)):,} of {len(prose):,} sentences embedded")
 
 
 def _clock(timings: Timings, progress: Progress):
