@@ -64,4 +64,4 @@ sample: install
 	$(BIN)/python data/build_sample.py
 
 clean:
-	rm -rf $(VENV) warehouse reports .pytest_cache
+	rm -rf $(VENV) warehouse reports site .site.versions .pytest_cache

@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     _add_feedback_parser(commands)
     _add_summarise_parser(commands)
+    _add_triage_parser(commands)
     _add_eval_parser(commands)
     config = commands.add_parser(
         "config", help="print the effective settings (secrets masked) and where each came from",
@@ -60,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _summarise(args)
     if args.command == "feedback":
         return _feedback(args)
+    if args.command == "triage":
+        return _triage(args)
     if args.command == "eval":
         return _eval(args)
     if args.command == "run":
@@ -127,7 +130,7 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
               f"the published file {settings.warehouse_path} was left as it was", file=sys.stderr)
         return 1
     if PUBLISHED_KEY in keys:
-        _print_next_steps(settings.warehouse_path)
+        _print_next_steps(settings.warehouse_path, settings.site.site_dir)
     else:
         print(f"impacting: done; working database {settings.working_dir / 'working.duckdb'} "
               "updated, nothing published")
@@ -289,6 +292,72 @@ def _summarise(args) -> int:
     return 0
 
 
+def _add_triage_parser(commands) -> None:
+    triage = commands.add_parser(
+        "triage", help="the impact brief of a draft or a request, without running the pipeline",
+        description="Print the one-page brief of a design document that is not in Jira yet (a "
+        "file or standard input) or of a request in the warehouse: summaries, keywords, the "
+        "teams that should read it and which sections, similar past projects. Uses the published "
+        f"warehouse ({var('warehouse.path')}) and its accepted team model; progress goes to "
+        "standard error.",
+    )
+    triage.add_argument("source", help="a document file (.md, .txt, .html, .docx, .pdf), '-' for "
+                        "standard input, or a request key in the warehouse such as KEP-1234")
+    degree = triage.add_mutually_exclusive_group()
+    degree.add_argument("--ratio", type=float, help="standard summary length as a share of the "
+                        "request, e.g. 0.05")
+    degree.add_argument("--words", type=int, help="standard summary length in words, e.g. 300")
+    triage.add_argument("--format", choices=["md", "html", "json"], default="md",
+                        help="Markdown (default), a self-contained HTML page, or JSON")
+    triage.add_argument("--out", type=Path, help="write the brief here instead of standard output")
+
+
+def _triage(args) -> int:
+    import json
+
+    from impacting.errors import ActionableError
+    from impacting.language.summarise import Degree
+    from impacting.people.on_demand import brief_on_demand
+    from impacting.people.render_html import brief_html
+    from impacting.people.render_markdown import brief_markdown
+    from impacting.settings import Settings
+
+    def say(line: str) -> None:
+        print(f"impacting: {line}", file=sys.stderr, flush=True)
+
+    try:
+        settings = Settings.from_env()
+        standard = Degree(ratio=args.ratio, words=args.words) \
+            if args.ratio is not None or args.words is not None else None
+        result = brief_on_demand(args.source, settings, standard=standard, progress=say)
+    except ActionableError as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    brief = result.brief
+    if args.format == "json":
+        text = json.dumps(brief.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = brief_html(brief, root=None) if args.format == "html" else brief_markdown(brief)
+    for note in result.notes:
+        say(note)
+    timings = result.timings
+    say(f"done in {timings.model_load + timings.rest:.1f} s: loading models {timings.model_load:.1f} s, "
+        f"the rest {timings.rest:.1f} s (" + ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in timings.steps.items()) + ")")
+    if args.out:
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"impacting: could not write {args.out} ({error.strerror or error}); choose a "
+                  "writable --out path", file=sys.stderr)
+            return 2
+        say(f"brief written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _add_eval_parser(commands) -> None:
     evaluate = commands.add_parser(
         "eval", help="measure summaries (and later stages) on a benchmark corpus",
@@ -366,8 +435,9 @@ def _config(args) -> int:
     return 0
 
 
-def _print_next_steps(path) -> None:
-    print(f"\nPublished: {path}\n")
+def _print_next_steps(path, site) -> None:
+    print(f"\nPublished: {path}")
+    print(f"Site: {site / 'index.html'} (serve it with: python -m http.server -d {site})\n")
     print("Query it (read-only, so it never gets in the nightly run's way):")
     print(f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{path}', read_only=True)"
           ".sql('SELECT count(*) FROM projects').show()\"\n")

@@ -34,12 +34,13 @@ from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache
 from impacting.language.summarise import Degree, main_sections, select_sentences
 from impacting.language.vectors import embed_chunks, prose_chunks
+from impacting.people.evaluate import briefs_section as people_briefs
 from impacting.settings import TriageSettings
 from impacting.triage.corpus import Corpus, Request, represent
 from impacting.triage.evaluate import similar_section as triage_similar
 from impacting.triage.evaluate import teams_section as triage_teams
 from impacting.triage.similar import SimilarConfig
-from impacting.triage.teams import TeamModelConfig
+from impacting.triage.teams import TeamModel, TeamModelConfig, fit_team_model
 
 REQUIRED_FIELDS = ("key", "text")
 MIN_REFERENCE_WORDS = 20
@@ -104,6 +105,12 @@ class Evaluation:
         """Train and test records as triage sees them (passages, vectors, words), built once."""
         return (represent([Request.from_bench(r) for r in self.train], self.cache),
                 represent([Request.from_bench(r) for r in self.test], self.cache))
+
+    @cached_property
+    def team_model(self) -> TeamModel:
+        """The team model trained (and tuned) on the train records, once for every section."""
+        return fit_team_model(self.triage_corpora[0], TeamModelConfig.from_settings(self.triage),
+                              progress=self.log)
 
 
 # --- summary ------------------------------------------------------------------------------------
@@ -290,7 +297,7 @@ def teams_section(run: Evaluation) -> dict[str, Any]:
     `candidates`. Model choice, calibration and thresholds come from cross-validation on the
     train records only (`impacting.triage.evaluate`)."""
     train, test = run.triage_corpora
-    out = triage_teams(train, test, TeamModelConfig.from_settings(run.triage), run.log)
+    out = triage_teams(train, test, TeamModelConfig.from_settings(run.triage), run.log, run.team_model)
     run.log(f"teams: {out['chosen']}, notify recall {out['notify_recall']:.3f}, reading saved "
             f"{out['reading_saved']:.3f}, recall@3 {out['recall_at_3']:.3f}")
     return out
@@ -305,6 +312,13 @@ def similar_section(run: Evaluation) -> dict[str, Any]:
     return out
 
 
+def briefs_section(run: Evaluation) -> dict[str, Any]:
+    """The briefs of the test records: the share of their true teams listed under "teams to
+    read" or "unsure" (equal to `teams.unsure_or_notify_recall`), and the share of a document's
+    words the "sections to read" of a notified team hold (`impacting.people.evaluate`)."""
+    return people_briefs(run.team_model, run.triage_corpora[1], run.log)
+
+
 # Sections in the order they run: speed first, so that with a fresh cache it measures a cold
 # first run rather than one the summary section has already warmed.
 SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
@@ -312,6 +326,7 @@ SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
     "summary": summary_section,
     "teams": teams_section,
     "similar": similar_section,
+    "briefs": briefs_section,
 }
 
 

@@ -438,7 +438,8 @@ def parse_category(value: str) -> str | None:
 
 class DeliverySettings(SettingsGroup):
     """How delivery reporting counts: active statuses, status-category overrides, windows,
-    forecast trials and seed, the report's path, and an optional fixed "now"."""
+    forecast trials and seed, and an optional fixed "now". The report is a page of the site
+    (`SiteSettings`)."""
 
     group: ClassVar[str] = "delivery"
 
@@ -468,10 +469,6 @@ class DeliverySettings(SettingsGroup):
         1, env="IMPACTING_DELIVERY_FORECAST_SEED", ge=0, le=2**63 - 1,
         description="random seed, so a run repeats (the epic key is mixed in)",
         example="a non-negative whole number, e.g. 1")
-    report_path: ProjectPath = setting(
-        Path("reports") / "delivery.html", env="IMPACTING_DELIVERY_REPORT",
-        shown_default="`reports/delivery.html`", description="where the HTML report is written",
-        example="a file path such as reports/delivery.html")
     as_of: datetime | None = setting(
         None, env="IMPACTING_DELIVERY_AS_OF", shown_default="unset",
         description="a fixed \"now\" (ISO 8601, e.g. `2024-03-20T12:00:00Z`) to see the flow as "
@@ -559,9 +556,22 @@ class PeopleSettings(SettingsGroup):
         example="true or false")
 
 
+class SiteSettings(SettingsGroup):
+    """Where the static site people read is written: the briefs, the team inboxes, the index and
+    the delivery report."""
+
+    group: ClassVar[str] = "site"
+
+    site_dir: ProjectPath = setting(
+        Path("site"), env="IMPACTING_SITE_DIR", shown_default="`site`", topic="site",
+        description="the folder the site is published to (`index.html`, `briefs/`, `teams/`, "
+        "`delivery.html`); each run replaces it in one step, so serve it as it is",
+        example="a folder path such as site or /srv/www/impacting")
+
+
 GROUPS: tuple[type[SettingsGroup], ...] = (
     WarehouseSettings, ScheduleSettings, SourceSettings, LanguageSettings, TriageSettings,
-    DeliverySettings, PeopleSettings)
+    DeliverySettings, PeopleSettings, SiteSettings)
 
 
 class Settings(BaseModel):
@@ -576,6 +586,7 @@ class Settings(BaseModel):
     triage: TriageSettings = Field(default_factory=TriageSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     people: PeopleSettings = Field(default_factory=PeopleSettings)
+    site: SiteSettings = Field(default_factory=SiteSettings)
 
     @model_validator(mode="after")
     def _feedback_beside_the_warehouse(self) -> Settings:

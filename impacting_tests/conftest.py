@@ -54,19 +54,19 @@ def sample_keys(n: int, open_requests: int = 0) -> list[str]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _reports_outside_the_checkout(tmp_path_factory):
-    """Runs that read their settings from the environment write reports there; keep them out of
-    the checkout's `reports/`, where they would replace the developer's last `make run`."""
+def _site_outside_the_checkout(tmp_path_factory):
+    """Runs that read their settings from the environment write the site there; keep it out of
+    the checkout's `site/`, where it would replace the developer's last `make run`."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(var("delivery.report_path"), str(tmp_path_factory.mktemp("reports") / "delivery.html"))
+        patch.setenv(var("site.site_dir"), str(tmp_path_factory.mktemp("site") / "site"))
         yield
 
 
 def pipeline_settings(export: Path | None, warehouse: Path, **env: str) -> Settings:
     """Settings for a test run: an export folder (None: a live Jira named in `env`), a temporary
-    warehouse, reports beside it."""
+    warehouse, the site beside it."""
     values = {var("warehouse.path"): str(warehouse),
-              var("delivery.report_path"): str(Path(warehouse).parent / "reports" / "delivery.html")}
+              var("site.site_dir"): str(Path(warehouse).parent / "site")}
     if export is not None:
         values[var("source.export_dir")] = str(export)
     return Settings.from_env(values | env)

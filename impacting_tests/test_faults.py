@@ -75,7 +75,7 @@ def _environment(tmp: Path, export: Path, name: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "HOME": str(tmp), "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "IMPACTING_EXPORT_DIR": str(export), "IMPACTING_WAREHOUSE": str(tmp / name / "impacting.duckdb"),
-            "IMPACTING_DELIVERY_REPORT": str(tmp / name / "delivery.html"),
+            "IMPACTING_SITE_DIR": str(tmp / name / "site"),
             "DAGSTER_HOME": str(tmp / name / "dagster"), "IMPACTING_TRIAGE_CV_FOLDS": "2"}
 
 

@@ -73,7 +73,7 @@ def scenario(root: Path, server: HTTPServer) -> int:
         os.environ.update({
             "IMPACTING_EXPORT_DIR": str(SAMPLE), "IMPACTING_WAREHOUSE": str(warehouse),
             "DAGSTER_HOME": str(root / "dagster"), "IMPACTING_ROUTING_FILE": str(routing),
-            "IMPACTING_DELIVERY_REPORT": str(root / "reports" / "delivery.html"),
+            "IMPACTING_SITE_DIR": str(root / "site"),
             "IMPACTING_ALERT_RETRY_BASE_SECONDS": "0.01", "HF_HUB_OFFLINE": "1",
             "IMPACTING_TRIAGE_TARGET_RECALL": "0.6", "IMPACTING_TRIAGE_UNSURE_RECALL": "0.999",
             "IMPACTING_TRIAGE_READING_BUDGET": "1.0",

@@ -19,9 +19,17 @@ from impacting.defs.metadata import (
     table_key,
     table_metadata,
 )
-from impacting.defs.resources import WAREHOUSE_POOL, DeliveryResource, IssueSourceResource, WarehouseResource
+from impacting.defs.resources import (
+    WAREHOUSE_POOL,
+    DeliveryResource,
+    IssueSourceResource,
+    SiteResource,
+    WarehouseResource,
+)
 from impacting.delivery.build import build_delivery, default_as_of
 from impacting.delivery.report import ReportData, build_charts, flow_figures, headline, write_report
+from impacting.people.paths import DELIVERY, INDEX
+from impacting.people.site import SiteFolder
 from impacting.settings import var
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
@@ -58,8 +66,8 @@ SPECS = [
 ] + [
     dg.AssetSpec(
         REPORT_KEY, group_name=GROUP, deps=[d.name for d in DELIVERY_TABLES], kinds={"html"},
-        description=f"The delivery report leaders open (`{var('delivery.report_path')}`, default "
-        "`reports/delivery.html`): a self-contained HTML page with the headline (done this week, "
+        description=f"The delivery report leaders open (`delivery.html` in the site, "
+        f"{var('site.site_dir')}): a self-contained HTML page with the headline (done this week, "
         "WIP, ageing items, the biggest bottleneck), cumulative flow, throughput and WIP, cycle "
         "times, ageing WIP, bottlenecks and epic forecasts, and what each figure means. The same "
         "charts are shown here as images after each run.",
@@ -69,7 +77,7 @@ SPECS = [
 
 @dg.multi_asset(pool=WAREHOUSE_POOL, specs=SPECS, name="delivery", description=__doc__, can_subset=True)
 def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-             issue_source: IssueSourceResource, delivery: DeliveryResource):
+             issue_source: IssueSourceResource, delivery: DeliveryResource, site: SiteResource):
     settings = delivery.settings()
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     with warehouse.open().connect() as con:
@@ -89,7 +97,8 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                 replace_rows(con, declared, frame)
                 metadata[declared.name] = table_metadata(con, declared, PREVIEWS.get(declared.name, ()))
 
-    data = ReportData(tables, settings, source=issue_source.describe())
+    data = ReportData(tables, settings, source=issue_source.describe(),
+                      urls=dict(zip(projects["key"], projects["url"], strict=True)), home=INDEX)
     top = headline(data)
     bottleneck = f"{top.bottleneck['status']} ({top.bottleneck['issue_type']})" if top.bottleneck else "none"
     weekly = tables.weekly_flow
@@ -112,9 +121,8 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     if REPORT_KEY.to_user_string() not in selected:
         return
     charts = build_charts(data)
-    path = settings.report_path
     with failures():
-        write_report(data, path, charts)
+        path = write_report(data, SiteFolder(site.settings().site_dir).page(DELIVERY), charts)
     yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
         "path": dg.MetadataValue.path(str(path)),
         "size_bytes": path.stat().st_size,

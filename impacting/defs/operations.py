@@ -16,7 +16,8 @@ GROUP = "operations"
 # Every step that reports problems (metadata `rejects`: a JSON list of "item: reason").
 REPORTING = [dg.AssetKey(["raw", "jira_issues"]), dg.AssetKey("projects"), dg.AssetKey("documents"),
              dg.AssetKey("chunks"), dg.AssetKey("summaries"), dg.AssetKey("keywords"),
-             dg.AssetKey("team_feedback"), dg.AssetKey("delivery_issue_times")]
+             dg.AssetKey("team_feedback"), dg.AssetKey("delivery_issue_times"),
+             dg.AssetKey("request_summaries"), dg.AssetKey("briefs")]
 
 
 @dg.asset(

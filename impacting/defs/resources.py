@@ -22,6 +22,7 @@ from impacting.settings import (
     PeopleSettings,
     Settings,
     SettingsGroup,
+    SiteSettings,
     SourceSettings,
     TriageSettings,
     WarehouseSettings,
@@ -131,7 +132,12 @@ class _Triage(SettingsResource):
 
 class _Delivery(SettingsResource):
     """How delivery reporting counts: active statuses, status-category overrides, windows,
-    forecast trials and seed, the report's path, and an optional fixed "now"."""
+    forecast trials and seed, and an optional fixed "now"."""
+
+
+class _Site(SettingsResource):
+    """Where the static site people read is published (briefs, team inboxes, index, delivery
+    report)."""
 
 
 class _People(SettingsResource):
@@ -159,10 +165,11 @@ LanguageResource = _resource("LanguageResource", LanguageSettings, _Language)
 TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
 PeopleResource = _resource("PeopleResource", PeopleSettings, _People)
+SiteResource = _resource("SiteResource", SiteSettings, _Site)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
               "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
-              "people": PeopleResource}
+              "people": PeopleResource, "site": SiteResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -61,7 +61,7 @@ GROUP = "triage"
 
 
 def _registry(con, warehouse: WarehouseResource) -> ModelRegistry:
-    return ModelRegistry(con, warehouse.open().working_dir / "models")
+    return ModelRegistry.of_warehouse(con, warehouse.open().working_dir)
 
 
 @dg.asset(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import os
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from impacting.delivery import charts
 from impacting.delivery.build import DeliveryTables
 from impacting.delivery.categories import CATEGORIES, CATEGORY_LABELS, IN_PROGRESS
 from impacting.errors import ActionableError
+from impacting.people.html_page import web_url
 from impacting.settings import DeliverySettings, var
 
 HEAD_ROWS = 25
@@ -29,11 +31,15 @@ HEAD_ROWS = 25
 
 @dataclass(frozen=True)
 class ReportData:
-    """The delivery tables (with their `as_of` and data problems) and how they were made."""
+    """The delivery tables (with their `as_of` and data problems) and how they were made;
+    `urls` are the issues' Jira addresses (their keys link there), `home` the page the report
+    links back to (the site's index)."""
 
     tables: DeliveryTables
     settings: DeliverySettings
     source: str = ""
+    urls: Mapping[str, str] = field(default_factory=dict)
+    home: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def write_report(data: ReportData, path: Path, chart_list: list[charts.Chart] | 
     except OSError as error:
         raise ReportNotWritten(
             f"could not write the delivery report to {path} ({error.strerror or error}); make the "
-            f"folder writable or set {var('delivery.report_path')} to a writable path") from error
+            f"folder writable or set {var('site.site_dir')} to a writable folder") from error
     finally:
         partial.unlink(missing_ok=True)
     return path
@@ -152,6 +158,19 @@ def flow_figures(tables) -> dict:
 
 def _e(value) -> str:
     return html.escape("" if value is None else str(value))
+
+
+def _issue(urls: Mapping[str, str]):
+    """A formatter: an issue key (or a list of them) linked to Jira where its address is known."""
+    def one(key) -> str:
+        url = web_url(urls.get(str(key)))
+        return f'<a href="{_e(url)}">{_e(key)}</a>' if url else _e(key)
+
+    def linked(value) -> str:
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return ", ".join(one(k) for k in value)
+        return "–" if value is None or pd.isna(value) else one(value)
+    return linked
 
 
 def _days(value) -> str:
@@ -195,18 +214,19 @@ def _tiles(data: ReportData, top: Headline) -> str:
 
     last = f"last week {top.done_last_week}" if top.done_last_week is not None else "no earlier week"
     month = f"4 weeks ago {top.wip_four_weeks_ago}" if top.wip_four_weeks_ago is not None else ""
+    issue = _issue(data.urls)
     oldest = "".join(
-        f"<li><b>{_e(r['key'])}</b> {_e(r['summary'])} ({_e(r['issue_type'])}, {_e(r['status'])}): "
+        f"<li><b>{issue(r['key'])}</b> {_e(r['summary'])} ({_e(r['issue_type'])}, {_e(r['status'])}): "
         f"{_days(r['age_days'])} vs p85 {_days(r['p85_days'])}</li>" for r in top.oldest)
     neck = top.bottleneck
     if neck:
-        stuck = ", ".join(neck["stuck_keys"][:5]) if len(neck["stuck_keys"]) else "none"
+        stuck = issue(list(neck["stuck_keys"][:5])) if len(neck["stuck_keys"]) else "none"
         bottleneck = tile(
             "Biggest bottleneck", _e(neck["status"]),
             f"{_e(neck['issue_type'])} issues finished in the last {settings.bottleneck_weeks} weeks "
             f"spent {_days(neck['total_days'])} there in total (median {_days(neck['median_days'])}, "
             f"{int(neck['issues'])} issues). Stuck there now, beyond its p85: "
-            f"{int(neck['stuck_count'])} ({_e(stuck)}).")
+            f"{int(neck['stuck_count'])} ({stuck}).")
     else:
         bottleneck = tile("Biggest bottleneck", "–",
                           f"No issue finished in the last {settings.bottleneck_weeks} weeks.")
@@ -309,6 +329,7 @@ def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
     key_line = (f"Flow efficiency of the {top.finished_in_window} issues finished in the last "
                 f"{settings.bottleneck_weeks} weeks: <b>{efficiency}</b> of their cycle time was spent "
                 f"in active statuses.")
+    issue = _issue(data.urls)
     figures = "".join(
         f'<section id="{chart.key}"><h2>{_e(chart.title)}</h2><p class="caption">{_e(chart.caption)}</p>'
         + chart.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{chart.key}",
@@ -321,20 +342,21 @@ def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
                            "total_days": "Total", "median_days": "Median", "p85_days": "p85",
                            "rank_by_median": "Rank (median)", "stuck_count": "Stuck now",
                            "stuck_keys": "Stuck issues"},
-        {c: _days for c in ("total_days", "median_days", "p85_days")})
+        {"stuck_keys": issue} | {c: _days for c in ("total_days", "median_days", "p85_days")})
     ageing = _table(
         tables.ageing_wip.head(HEAD_ROWS),
         {"key": "Issue", "summary": "Summary", "issue_type": "Type", "status": "Status",
          "age_days": "Age", "days_in_current_status": "In this status", "p85_days": "p85 of type",
          "band": "Band"},
-        {c: _days for c in ("age_days", "days_in_current_status", "p85_days")}, highlight="over_p85")
+        {"key": issue} | {c: _days for c in ("age_days", "days_in_current_status", "p85_days")},
+        highlight="over_p85")
     more = len(tables.ageing_wip) - HEAD_ROWS
     forecasts = _table(
         tables.forecasts, {"parent_key": "Epic", "summary": "Summary", "status": "Status",
                          "children": "Children", "children_done": "Done",
                          "children_in_progress": "In progress", "children_to_do": "To do",
                          "p50_date": "50%", "p85_date": "85%", "p95_date": "95%", "note": "Note"},
-        {c: _date for c in ("p50_date", "p85_date", "p95_date")})
+        {"parent_key": issue} | {c: _date for c in ("p50_date", "p85_date", "p95_date")})
     problems = "".join(f"<li>{_e(p)}</li>" for p in tables.problems[:20])
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
@@ -344,6 +366,7 @@ def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
 <style>{STYLE}</style>
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
+{f'<p class="meta"><a href="{_e(data.home)}">← Requests awaiting triage</a></p>' if data.home else ""}
 <h1>Delivery report</h1>
 <p class="meta">As of <b>{tables.as_of:%A %d %B %Y, %H:%M} UTC</b> · {len(tables.issue_times)} issues ·
 source {_e(data.source)} · definitions at the end</p>

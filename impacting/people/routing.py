@@ -146,7 +146,9 @@ class Routing:
     def link(self, key: str, jira_url: str | None = None) -> str | None:
         """Where a message points for a request: its brief on the site, else its Jira issue."""
         if self.site_url:
-            return f"{self.site_url}/briefs/{key}.html"
+            from impacting.people.paths import brief_page
+
+            return f"{self.site_url}/{brief_page(key)}"
         return jira_url or None
 
     def unknown_recipients(self, teams: Iterable[str], people: Iterable[str]) -> list[str]:

@@ -16,20 +16,21 @@ from impacting.triage.corpus import Corpus
 from impacting.triage.metrics import decision_metrics, ranking_metrics
 from impacting.triage.predict import triage
 from impacting.triage.similar import HYBRID, MODES, SimilarConfig, SimilarityIndex, link_metrics
-from impacting.triage.teams import TeamModelConfig, fit_team_model
+from impacting.triage.teams import TeamModel, TeamModelConfig, fit_team_model
 from impacting.triage.teams.candidates import BASE_CANDIDATES, COMBINATION
 
 
 def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig,
-                  log: Callable[[str], None] | None = None) -> dict:
+                  log: Callable[[str], None] | None = None, model: TeamModel | None = None) -> dict:
     """Team figures on the test records for the model trained (and tuned) on the train records.
 
     Top level: the product's decisions (notify_recall, notify_per_request, unsure_per_request,
     unsure_or_notify_recall, reading_saved) and the kept model's ranking (micro_f1, macro_f1,
     recall_at_3, owner_top1, k_for_95_recall). `candidates` has the ranking figures of every
     candidate, each with its own cross-validated threshold; `cv` what cross-validation saw.
+    `model`: the model already fitted on `train` with `config`, when the caller has it.
     """
-    model = fit_team_model(train, config, progress=log)
+    model = model or fit_team_model(train, config, progress=log)
     # Decisions only: reasons (and so the similar projects they cite) are not scored.
     result = triage(model, test, explain=False)
     truth = [set(r.teams) for r in test.requests]

@@ -586,7 +586,6 @@ JIRA_COMMENTS = Table(
     key=("request_key",),
 )
 
-PEOPLE_TABLES = (ALERT_DELIVERIES, MESSAGES, JIRA_COMMENTS)
 
 # --- delivery ----------------------------------------------------------------------------------
 
@@ -776,6 +775,65 @@ DELIVERY_TABLES = (DELIVERY_ISSUE_TIMES, DELIVERY_STATUS_TIME, DELIVERY_WEEKLY_F
                    DELIVERY_AGEING_WIP, DELIVERY_BOTTLENECKS, DELIVERY_FORECASTS)
 
 INGEST_TABLES = (RAW_ISSUES, RAW_ATTACHMENTS, PROJECTS, DOCUMENTS, STATUS_CHANGES, SYNC_CURSORS)
+
+# --- people: what each request becomes for the people who read it -----------------------------
+
+REQUEST_SUMMARIES = Table(
+    "request_summaries",
+    "main",
+    "Two summaries of each request awaiting triage as a whole: its description and its readable "
+    "documents read together, the main design document (the longest) first, then the description, "
+    "then the other documents. `executive` is about "
+    f"{var('language.executive_words')} words, `standard` {var('language.summary_ratio')} of the "
+    f"request's prose (or {var('language.summary_words')} words). The brief shows these rather "
+    "than one summary per file.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`projects.key`)."),
+        ("kind", "VARCHAR", "`executive` or `standard`."),
+        ("text", "VARCHAR", "The summary; empty when the request has no prose at all."),
+        ("words", "INTEGER", "Words in `text`."),
+        ("request_words", "INTEGER", "Prose words of the description and documents together "
+         "(what a ratio applies to)."),
+        ("degree", "VARCHAR", "The length asked for, e.g. `60 words` or `ratio 0.1`."),
+        ("method", "VARCHAR", "`extractive` or `abstractive`, as for `summaries`."),
+        ("parts", "VARCHAR[]", "What was read, in reading order: document ids "
+         "(`documents.document_id`) and `<key>/description`, the main design document first."),
+        ("sentences", "VARCHAR[]", "The sentences it was made from, as `<document id>:<chunk index>` "
+         "(`chunks`, or the description's chunks), in reading order."),
+    ),
+    key=("request_key", "kind"),
+)
+
+BRIEFS = Table(
+    "briefs",
+    "main",
+    "One brief per request awaiting triage: the one page a team lead reads to decide whether the "
+    "team is needed. The executive summary, keywords, the teams to read with their evidence and "
+    "the sections of the document each should read, the unsure teams, similar past projects, the "
+    "standard summary, document problems and the model behind it. The same page is in the site "
+    f"({var('site.site_dir')}) as `page_path`.",
+    _cols(
+        ("request_key", "VARCHAR", "The request (`projects.key`)."),
+        ("title", "VARCHAR", "Its title."),
+        ("created_at", "TIMESTAMPTZ", "When the request was created, UTC (the site lists newest "
+         "first)."),
+        ("notify_teams", "VARCHAR[]", "The teams asked to read it (`team_predictions.decision = "
+         "'notify'`), most likely first."),
+        ("unsure_teams", "VARCHAR[]", "The teams a person should decide on (`unsure`)."),
+        ("markdown", "VARCHAR", "The brief as Markdown (also `briefs/<key>.md` in the site); its "
+         "footer says when it was made and by which model.", RUN_TIME),
+        ("brief", "JSON", "The brief as data: what the site's pages and `impacting triage --format "
+         "json` are made from.", RUN_TIME),
+        ("page_path", "VARCHAR", "The brief's page, relative to the site folder: "
+         "`briefs/<key>.html`."),
+        ("model_version", "VARCHAR", "The team model behind its decisions (`models.version`); "
+         "null before any model exists.", RUN_TIME),
+        ("generated_at", "TIMESTAMPTZ", "When the brief was made, UTC.", RUN_TIME),
+    ),
+    key=("request_key",),
+)
+
+PEOPLE_TABLES = (REQUEST_SUMMARIES, BRIEFS, ALERT_DELIVERIES, MESSAGES, JIRA_COMMENTS)
 
 # Later stages declare their tables above this line and add them here.
 ALL_TABLES: tuple[Table, ...] = (*INGEST_TABLES, REJECTS, RUN_FAILURES, *LANGUAGE_TABLES,

@@ -118,7 +118,7 @@ def test_the_report_alone_can_be_rematerialised(delivered, tmp_path):
     from impacting_tests.delivery.conftest import FIXTURE_ENV
 
     settings = Settings.from_env({"IMPACTING_WAREHOUSE": str(delivered.warehouse.published_path),
-                                  "IMPACTING_DELIVERY_REPORT": str(tmp_path / "again.html"), **FIXTURE_ENV})
+                                  "IMPACTING_SITE_DIR": str(tmp_path / "again"), **FIXTURE_ENV})
     before = delivered.query("SELECT count(*) AS n FROM delivery_issue_times")["n"][0]
     result = dg.materialize([*ingest.ASSETS, *delivery.ASSETS], selection=["delivery_report"],
                             resources=resources_from_settings(settings),
@@ -126,5 +126,5 @@ def test_the_report_alone_can_be_rematerialised(delivered, tmp_path):
     assert result.success
     assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == [
         "delivery_report"]
-    assert (tmp_path / "again.html").stat().st_size > 1_000_000
+    assert (tmp_path / "again" / "delivery.html").stat().st_size > 1_000_000
     assert delivered.query("SELECT count(*) AS n FROM delivery_issue_times")["n"][0] == before

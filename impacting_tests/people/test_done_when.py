@@ -117,7 +117,7 @@ def test_routed_digests_once_each_a_failed_one_next_run_and_no_secret_in_any_wri
         warehouse = tmp_path / "wh" / "impacting.duckdb"
         env = {"IMPACTING_EXPORT_DIR": str(export), "IMPACTING_WAREHOUSE": str(warehouse),
                "DAGSTER_HOME": str(tmp_path / "dagster"), "IMPACTING_ROUTING_FILE": str(routing),
-               "IMPACTING_DELIVERY_REPORT": str(tmp_path / "reports" / "delivery.html"),
+               "IMPACTING_SITE_DIR": str(tmp_path / "site"),
                "IMPACTING_TRIAGE_CV_FOLDS": "2", "IMPACTING_ALERT_RETRY_BASE_SECONDS": "0.01",
                # A wide unsure band (notify at 60% recall, ask a person down to 99.9%), so the triage lead
                # has a review queue: on the KEP sample the default band is empty.

@@ -44,7 +44,7 @@ def test_the_people_who_did_the_work_even_only_its_tasks_are_alerted_naming_the_
         env = {"JIRA_URL": jira.url, "JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": TOKEN,
                "JIRA_JQL": f"key in ({', '.join(PAST + WAITING)})", "JIRA_RETRY_BASE_SECONDS": "0.01",
                "IMPACTING_WAREHOUSE": str(warehouse), "DAGSTER_HOME": str(tmp_path / "dagster"),
-               "IMPACTING_DELIVERY_REPORT": str(tmp_path / "delivery.html"),
+               "IMPACTING_SITE_DIR": str(tmp_path / "site"),
                "IMPACTING_ROUTING_FILE": str(routing), "IMPACTING_JIRA_COMMENT": "true",
                "IMPACTING_TRIAGE_CV_FOLDS": "2", "IMPACTING_SIMILAR_MIN_SCORE": "0",
                "TONY_HOOK": httpserver.url_for("/tony"), "TRIAGE_HOOK": httpserver.url_for("/triage")}
