@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test test-fast ui webserver daemon clean sample chromium
+.PHONY: install run test test-fast test-distributed postgres-redis ui webserver daemon clean sample chromium
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -47,6 +47,22 @@ chromium:
 			|| echo "could not install chromium; the report test will fail until it is installed"; \
 		else \
 			echo "chromium is missing: run 'sudo apt-get install -y --no-install-recommends chromium' (Debian/Ubuntu)"; \
+		fi; }
+
+# Beyond one machine (docs/scaling.md): the nightly job and the embedding backfill on a real
+# Postgres, Redis, two Celery workers and the Dagster daemon, all on loopback, started and stopped
+# by the tests. `make test` leaves these out; CI runs both.
+test-distributed: install postgres-redis
+	$(BIN)/pytest -m distributed
+
+# Debian's postgresql and redis-server, installed when missing (as root), as `chromium` is.
+postgres-redis:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; } || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql redis-server) \
+			|| echo "could not install postgresql and redis-server; the distributed tests will fail until they are installed"; \
+		else \
+			echo "postgresql or redis-server is missing: run 'sudo apt-get install -y --no-install-recommends postgresql redis-server' (Debian/Ubuntu)"; \
 		fi; }
 
 # The Dagster UI on http://127.0.0.1:3000, with a daemon so the nightly schedule fires.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from impacting.defs import checks, delivery, ingest, language, operations, people, triage
+from impacting.defs.distributed import build_backfill, executor_for
 from impacting.defs.publish import build_publish_asset
 from impacting.defs.resources import resources_from_settings
 from impacting.defs.schedules import NIGHTLY_JOB, nightly_schedule
@@ -16,15 +17,18 @@ STAGE_ASSETS = [*ingest.ASSETS, *language.ASSETS, *triage.ASSETS, *people.ASSETS
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
+    backfill_assets, backfill_job = build_backfill(settings.distributed.embedding_partitions)
     return dg.Definitions(
-        assets=[*STAGE_ASSETS, build_publish_asset(STAGE_ASSETS, settings.schedule.freshness_hours)],
+        assets=[*STAGE_ASSETS, build_publish_asset(STAGE_ASSETS, settings.schedule.freshness_hours),
+                *backfill_assets],
         asset_checks=[*checks.CHECKS, *checks.unique_key_checks(STAGE_ASSETS)],
-        jobs=[NIGHTLY_JOB],
+        jobs=[NIGHTLY_JOB, backfill_job],
         schedules=[nightly_schedule(settings)],
         sensors=operations.SENSORS,
         resources=resources_from_settings(settings),
-        # One process: stages share the working DuckDB (one writer at a time) and loaded models.
-        executor=dg.in_process_executor,
+        # One process by default; on any executor the steps that open the working DuckDB are in
+        # one pool (one at a time), while the backfill's partitions spread across workers.
+        executor=executor_for(settings.distributed),
     )
 
 

@@ -569,9 +569,57 @@ class SiteSettings(SettingsGroup):
         example="a folder path such as site or /srv/www/impacting")
 
 
+class DistributedSettings(SettingsGroup):
+    """Running beyond one machine: which Dagster executor runs the steps, the Celery broker
+    and result backend, and the partitioned embedding backfill (docs/scaling.md)."""
+
+    group: ClassVar[str] = "distributed"
+
+    executor: Literal["in_process", "multiprocess", "celery"] = setting(
+        "in_process", env="IMPACTING_EXECUTOR", topic="distributed",
+        description="how runs launched by the schedule, the UI, backfills or `dagster job launch` "
+        "execute their steps: `in_process` (one process), `multiprocess` (one process per step, "
+        "one machine) or `celery` (steps go to Celery workers through the broker below); steps "
+        "that write the working DuckDB run one at a time in every case (the `impacting_warehouse` "
+        "pool). `impacting run` always runs in its own process",
+        example="'in_process', 'multiprocess' or 'celery'")
+    celery_broker: Secret | None = setting(
+        None, env="IMPACTING_CELERY_BROKER", secret=True, topic="distributed",
+        shown_default="unset (required for `celery`)",
+        description="the Celery broker the run hands steps to and the workers listen on, e.g. "
+        "`redis://:password@redis:6379/0`; a secret (it may hold a password)",
+        example="a Redis URL such as redis://redis:6379/0")
+    celery_backend: Secret | None = setting(
+        None, env="IMPACTING_CELERY_BACKEND", secret=True, topic="distributed",
+        shown_default="unset (required for `celery`)",
+        description="where workers put step results for the run to collect, e.g. "
+        "`redis://:password@redis:6379/1`; a secret",
+        example="a Redis URL such as redis://redis:6379/1")
+    embedding_partitions: int = setting(
+        8, env="IMPACTING_EMBEDDING_PARTITIONS", ge=1, le=4096, topic="distributed",
+        description="how many partitions the embedding backfill splits the documents into (by a "
+        "stable hash of the document id); each is one step any worker can run, so use at least "
+        "as many as the workers. Changing it re-partitions: backfill all partitions again",
+        example="a number of partitions between 1 and 4096, e.g. 8")
+    vectors_dir: ProjectPath | None = setting(
+        None, env="IMPACTING_VECTORS_DIR", topic="distributed",
+        shown_default="`vectors/` in the working folder beside the warehouse",
+        description="shared storage every worker can reach (a volume, NFS): the backfill's "
+        "per-partition document text and vector Parquet files",
+        example="a folder path such as /srv/impacting/vectors")
+
+    @model_validator(mode="after")
+    def _celery_needs_a_broker(self) -> DistributedSettings:
+        if self.executor == "celery" and not (self.celery_broker and self.celery_backend):
+            raise ValueError(f"{self.env('executor')}=celery needs {self.env('celery_broker')} and "
+                             f"{self.env('celery_backend')}: the Redis URLs the workers were "
+                             "started with (deploy/celery.yaml)")
+        return self
+
+
 GROUPS: tuple[type[SettingsGroup], ...] = (
     WarehouseSettings, ScheduleSettings, SourceSettings, LanguageSettings, TriageSettings,
-    DeliverySettings, PeopleSettings, SiteSettings)
+    DeliverySettings, PeopleSettings, SiteSettings, DistributedSettings)
 
 
 class Settings(BaseModel):
@@ -587,6 +635,7 @@ class Settings(BaseModel):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     people: PeopleSettings = Field(default_factory=PeopleSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
+    distributed: DistributedSettings = Field(default_factory=DistributedSettings)
 
     @model_validator(mode="after")
     def _feedback_beside_the_warehouse(self) -> Settings:
@@ -594,6 +643,10 @@ class Settings(BaseModel):
             triage = self.triage.model_copy(
                 update={"feedback_dir": self.warehouse.path.parent / "feedback"})
             object.__setattr__(self, "triage", triage)
+        if self.distributed.vectors_dir is None:
+            distributed = self.distributed.model_copy(
+                update={"vectors_dir": self.warehouse.working_dir / "vectors"})
+            object.__setattr__(self, "distributed", distributed)
         return self
 
     @classmethod

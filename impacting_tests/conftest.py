@@ -194,3 +194,14 @@ def assert_same_content(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) 
         assert len(a[name]) == len(b[name]), f"{name}: {len(a[name])} rows vs {len(b[name])}"
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-6, atol=1e-6,
                                       check_dtype=False, obj=name)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `distributed` (a real Postgres, Redis, Celery workers and the daemon) run only
+    when asked for by marker (`pytest -m distributed`, i.e. `make test-distributed`)."""
+    if "distributed" in (config.getoption("markexpr") or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("distributed") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i.get_closest_marker("distributed")])
+        items[:] = kept

@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr, create_model
 
 from impacting.settings import (
     DeliverySettings,
+    DistributedSettings,
     LanguageSettings,
     PeopleSettings,
     Settings,
@@ -159,6 +160,11 @@ class _People(SettingsResource):
             self.routing()
 
 
+class _Distributed(SettingsResource):
+    """Running beyond one machine: the executor, the Celery broker, and the embedding backfill's
+    partitions and shared folder."""
+
+
 WarehouseResource = _resource("WarehouseResource", WarehouseSettings, _Warehouse)
 IssueSourceResource = _resource("IssueSourceResource", SourceSettings, _IssueSource)
 LanguageResource = _resource("LanguageResource", LanguageSettings, _Language)
@@ -166,10 +172,11 @@ TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
 PeopleResource = _resource("PeopleResource", PeopleSettings, _People)
 SiteResource = _resource("SiteResource", SiteSettings, _Site)
+DistributedResource = _resource("DistributedResource", DistributedSettings, _Distributed)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
               "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
-              "people": PeopleResource, "site": SiteResource}
+              "people": PeopleResource, "site": SiteResource, "distributed": DistributedResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -6,7 +6,8 @@ from impacting.settings import Settings, var
 
 NIGHTLY_JOB = dg.define_asset_job(
     "nightly",
-    selection=dg.AssetSelection.all(),
+    # The embedding backfill (group `backfill`) is launched on its own, partition by partition.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("backfill"),
     description="The whole pipeline: ingest, every stage, then publish the analysts' file.",
 )
 

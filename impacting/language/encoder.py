@@ -116,6 +116,14 @@ class CacheStats:
 CACHE_TABLE = "internal.embedding_cache"
 
 
+def create_cache_table(con: duckdb.DuckDBPyConnection) -> None:
+    """The cache table, created when it does not exist yet."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS internal")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CACHE_TABLE} "
+                "(model VARCHAR, text_sha256 VARCHAR, vector FLOAT[], "
+                "PRIMARY KEY (model, text_sha256))")
+
+
 class EmbeddingCache:
     """Vectors by (model, text SHA-256) in a DuckDB table; only unseen texts reach the model."""
 
@@ -123,10 +131,7 @@ class EmbeddingCache:
         self.con = con
         self.encoder = encoder
         self.stats = CacheStats()
-        con.execute("CREATE SCHEMA IF NOT EXISTS internal")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {CACHE_TABLE} "
-                    "(model VARCHAR, text_sha256 VARCHAR, vector FLOAT[], "
-                    "PRIMARY KEY (model, text_sha256))")
+        create_cache_table(con)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for `texts`, in order; duplicates and cached texts are not re-embedded."""

@@ -1,0 +1,186 @@
+"""The nightly job and the embedding backfill on a real small deployment: Postgres instance storage,
+Redis as Celery's broker and backend, two Celery worker processes and the Dagster daemon.
+
+One module-scoped deployment serves every test: the nightly run is launched as the schedule
+launches it (queued, then started by the daemon, its steps executed by the workers), compared with
+an in-process run of the same sample, then the embedding cache is emptied and rebuilt by a
+4-partition backfill. `make test-distributed` runs these (`pytest -m distributed`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import dagster as dg
+import duckdb
+import numpy as np
+import psycopg2
+import pytest
+
+from impacting.defs.resources import WAREHOUSE_POOL
+from impacting.language.encoder import CACHE_TABLE
+from impacting.settings import var
+from impacting_tests.conftest import SAMPLE, assert_same_content, published_content, run_pipeline
+from impacting_tests.distributed.servers import ROOT, cluster, dagster
+
+pytestmark = [pytest.mark.distributed, pytest.mark.slow, pytest.mark.timeout(3600)]
+
+PARTITIONS = 4
+DETERMINISTIC = ("projects", "documents", "chunks", "summaries", "keywords", "similar_projects")
+RUN_SECONDS = 2400
+
+
+def _working(warehouse) -> str:
+    return str(warehouse.with_name(warehouse.stem + ".work") / "working.duckdb")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The nightly job in one process on the sample: what the distributed run must equal."""
+    warehouse = tmp_path_factory.mktemp("in_process") / "impacting.duckdb"
+    result = run_pipeline(SAMPLE, warehouse)
+    assert result.success
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, reference):
+    folder = tmp_path_factory.mktemp("deployment")
+    warehouse = folder / "warehouse" / "impacting.duckdb"
+    settings = {var("warehouse.path"): str(warehouse), var("source.export_dir"): str(SAMPLE),
+                var("site.site_dir"): str(folder / "site"),
+                var("distributed.embedding_partitions"): str(PARTITIONS),
+                # a cron that cannot fire while the test runs (the schedule is on by default)
+                var("schedule.cron"): "0 0 1 1 *"}
+    with cluster(folder, settings, workers=2) as env, pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            if name.startswith(("DAGSTER_", "IMPACTING_")):
+                patch.setenv(name, value)
+        with dg.DagsterInstance.get() as instance:
+            yield {"env": env, "instance": instance, "warehouse": warehouse}
+
+
+def _wait(instance: dg.DagsterInstance, run_ids: list[str]) -> list[dg.DagsterRun]:
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        runs = [instance.get_run_by_id(run_id) for run_id in run_ids]
+        if all(run is not None and run.is_finished for run in runs):
+            return runs
+        time.sleep(2)
+    raise TimeoutError(f"runs {run_ids} not finished within {RUN_SECONDS} s")
+
+
+def _step_failures(instance, run_id: str) -> list[str]:
+    return [f"{e.dagster_event.step_key}: {e.dagster_event.event_specific_data.error.message}"
+            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)]
+
+
+@pytest.fixture(scope="module")
+def nightly(deployment):
+    """The nightly job launched as the schedule does: queued, started by the daemon."""
+    instance, run_id = deployment["instance"], str(uuid.uuid4())
+    dagster(deployment["env"], "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "nightly",
+            "--run-id", run_id)
+    [run] = _wait(instance, [run_id])
+    return run
+
+
+@pytest.fixture(scope="module")
+def backfill(deployment, nightly):
+    """The embedding cache emptied, then rebuilt by the partitioned backfill: the export, one run
+    per partition (`dagster job backfill`, queued and started by the daemon), the merge."""
+    env, instance = deployment["env"], deployment["instance"]
+    with duckdb.connect(_working(deployment["warehouse"])) as con:
+        con.execute(f"DELETE FROM {CACHE_TABLE}")
+    dagster(env, "asset", "materialize", "-m", "impacting.definitions", "--select", "embedding_inputs")
+    tag = str(uuid.uuid4())
+    dagster(env, "job", "backfill", "-w", str(ROOT / "workspace.yaml"), "-j", "embedding_backfill",
+            "--partitions", ",".join(str(k) for k in range(PARTITIONS)), "--noprompt",
+            "--tags", json.dumps({"impacting/test": tag}))
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"impacting/test": tag}))
+    runs = _wait(instance, [run.run_id for run in runs])
+    dagster(env, "asset", "materialize", "-m", "impacting.definitions", "--select", "embedding_cache")
+    return runs
+
+
+def test_the_nightly_run_succeeds_and_is_recorded_in_postgres(deployment, nightly):
+    instance = deployment["instance"]
+    assert nightly.status == dg.DagsterRunStatus.SUCCESS, _step_failures(instance, nightly.run_id)
+    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    env = deployment["env"]
+    with psycopg2.connect(host=env["DAGSTER_POSTGRES_HOST"], port=env["DAGSTER_POSTGRES_PORT"],
+                          user=env["DAGSTER_POSTGRES_USER"], password=env["DAGSTER_POSTGRES_PASSWORD"],
+                          dbname=env["DAGSTER_POSTGRES_DB"]) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pipeline_name, status FROM runs WHERE run_id = %s", [nightly.run_id])
+        assert cursor.fetchall() == [("nightly", "SUCCESS")]
+
+
+def test_both_workers_executed_steps_of_the_nightly_run(deployment, nightly):
+    workers: dict[str, list[str]] = {}
+    for entry in deployment["instance"].all_logs(nightly.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        metadata = entry.dagster_event.engine_event_data.metadata or {}
+        if "Celery worker" in metadata:
+            workers.setdefault(metadata["Celery worker"].value, []).append(entry.dagster_event.step_key)
+    assert sorted(name.split("@")[0] for name in workers) == ["worker-1", "worker-2"], workers
+    steps = {step for executed in workers.values() for step in executed}
+    assert {"chunks", "documents", "published_warehouse"} <= steps
+
+
+def test_the_published_warehouse_equals_the_in_process_run(deployment, nightly, reference):
+    assert nightly.status == dg.DagsterRunStatus.SUCCESS
+    ours, theirs = published_content(deployment["warehouse"]), published_content(reference)
+    compared = {name: frame for name, frame in ours.items() if name.split(".")[-1] in DETERMINISTIC}
+    assert len(compared) == len(DETERMINISTIC)
+    assert all(len(frame) for frame in compared.values()), "the sample fills every compared table"
+    assert_same_content(compared, {name: theirs[name] for name in compared})
+
+
+def _cache(path: str, prose_only: bool = False) -> dict[tuple[str, str], np.ndarray]:
+    where = " WHERE text_sha256 IN (SELECT sha256 FROM main.chunks WHERE embedded)" if prose_only else ""
+    with duckdb.connect(path, read_only=True) as con:
+        rows = con.execute(f"SELECT model, text_sha256, vector FROM {CACHE_TABLE}{where}").fetchall()
+    return {(model, sha): np.asarray(vector, dtype=np.float32) for model, sha, vector in rows}
+
+
+def test_a_four_partition_backfill_leaves_the_same_embedding_cache(deployment, backfill, reference):
+    instance = deployment["instance"]
+    assert sorted(run.tags["dagster/partition"] for run in backfill) == [str(k) for k in range(PARTITIONS)]
+    for run in backfill:
+        assert run.status == dg.DagsterRunStatus.SUCCESS, _step_failures(instance, run.run_id)
+    rebuilt = _cache(_working(deployment["warehouse"]))
+    single_process = _cache(_working(reference), prose_only=True)
+    assert len(single_process) > 1000, "the sample's prose is embedded"
+    assert rebuilt.keys() == single_process.keys()
+    worst = max(float(np.abs(rebuilt[key] - single_process[key]).max()) for key in rebuilt)
+    assert worst < 1e-5, f"vectors differ by up to {worst}"
+
+
+def _pool_steps() -> set[str]:
+    from impacting.definitions import build_definitions
+
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    return {node.name for node in job.nodes if node.definition.pool == WAREHOUSE_POOL}
+
+
+def test_steps_that_write_the_working_duckdb_never_overlapped(deployment, nightly, backfill):
+    """From the event log of every run of the deployment: the pool's steps ran one at a time
+    (while the backfill's partition steps, outside the pool, were free to overlap)."""
+    instance, pooled, spans = deployment["instance"], _pool_steps(), []
+    assert {"documents", "chunks", "embedding_inputs", "embedding_cache"} <= pooled
+    assert "document_vectors" not in pooled
+    for run in instance.get_runs():
+        started = {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None or event.step_key not in pooled:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                started[event.step_key] = entry.timestamp
+            elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                spans.append((started[event.step_key], entry.timestamp, f"{run.run_id[:8]}:{event.step_key}"))
+    spans.sort()
+    assert len(spans) > 30
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
+        assert start >= end, f"{second} started before {first} ended"
