@@ -113,6 +113,10 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
 
     instance = _instance(dg)
     job = defs.resolve_job_def("nightly")
+    if settings.distributed.executor != "in_process":
+        print(f"impacting: note: this run executes in this process; {var('distributed.executor')}="
+              f"{settings.distributed.executor} applies to runs the daemon starts (the schedule, the UI, "
+              "`dagster job launch -w workspace.yaml -j nightly`)", file=sys.stderr)
     print(f"impacting: materialising {len(keys)} assets: "
           f"{', '.join(sorted(k.to_user_string() for k in keys))}")
     log_level = "DEBUG" if verbose else "INFO"
