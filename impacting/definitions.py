@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from impacting.defs import checks, delivery, ingest, language, triage
+from impacting.defs import checks, delivery, ingest, language, themes, triage
 from impacting.defs.publish import build_publish_asset
 from impacting.defs.resources import resources_from_settings
 from impacting.defs.schedules import NIGHTLY_JOB, nightly_schedule
 from impacting.settings import Settings
 
-STAGE_ASSETS = [*ingest.ASSETS, *language.ASSETS, *triage.ASSETS, *delivery.ASSETS]
+STAGE_ASSETS = [*ingest.ASSETS, *language.ASSETS, *triage.ASSETS, *themes.ASSETS, *delivery.ASSETS]
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:

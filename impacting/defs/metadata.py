@@ -1,5 +1,6 @@
 """How a table shows itself in the Dagster UI: row count, column schema and a small preview."""
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,3 +71,8 @@ def bullet_list(items: Sequence[str], limit: int = 20) -> str:
     if len(items) > limit:
         shown.append(f"- … and {len(items) - limit} more")
     return "\n".join(shown) or "none"
+
+
+def image_markdown(title: str, png: bytes) -> str:
+    """A PNG as Markdown the asset's metadata shows inline (the UI runs no JavaScript)."""
+    return f"**{title}**\n\n![{title}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

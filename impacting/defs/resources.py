@@ -22,6 +22,7 @@ from impacting.settings import (
     Settings,
     SettingsGroup,
     SourceSettings,
+    ThemeSettings,
     TriageSettings,
     WarehouseSettings,
     resource_type,
@@ -81,7 +82,7 @@ class _Warehouse(SettingsResource):
 
     def open(self) -> Warehouse:
         if self._store is None:
-            self._store = Warehouse(self.settings().path)
+            self._store = Warehouse(self.settings().path, storage_version=self.settings().storage_version)
         return self._store
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -128,14 +129,20 @@ class _Delivery(SettingsResource):
     forecast trials and seed, the report's path, and an optional fixed "now"."""
 
 
+class _Themes(SettingsResource):
+    """Portfolio themes: how many themes k-means may find, how k is chosen, and its seed."""
+
+
 WarehouseResource = _resource("WarehouseResource", WarehouseSettings, _Warehouse)
 IssueSourceResource = _resource("IssueSourceResource", SourceSettings, _IssueSource)
 LanguageResource = _resource("LanguageResource", LanguageSettings, _Language)
 TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
+ThemesResource = _resource("ThemesResource", ThemeSettings, _Themes)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
-              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource}
+              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
+              "themes": ThemesResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
