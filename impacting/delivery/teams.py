@@ -118,8 +118,7 @@ def team_summary(groups: Mapping[tuple[str, str | None], list[IssueFlow]], agein
         by_team[team].extend(items)
     over = set(ageing.loc[ageing["over_p85"].eq(True), "key"]) if len(ageing) else set()
     scopes = [((team, None), items) for team, items in sorted(by_team.items())]
-    if len({project for _, project in groups}) > 1:
-        scopes += sorted(groups.items(), key=_order)
+    scopes += sorted(groups.items(), key=_order)
     rows = []
     for (team, project), items in scopes:
         window_start = as_of - weeks * WEEK

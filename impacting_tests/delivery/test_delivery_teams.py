@@ -78,7 +78,7 @@ def test_team_figures_are_the_departments_figures_over_the_teams_issues(tables):
         expected = nearest_rank(cycles, 85) if cycles else None
         assert row["cycle_p85_days"] == expected if cycles else pd.isna(row["cycle_p85_days"])
         assert row["work_in_progress"] == (mine["status_category"] == "indeterminate").sum()
-    # Two projects: each team also has a row per project, adding up to its own.
+    # Each team also has a row per project, adding up to its own.
     per_project = summary[summary["project"].notna()]
     assert set(per_project.loc[per_project["team"] == "(no team)", "project"]) == {"FLOW", "OPS"}
     assert per_project.groupby("team")["issues"].sum().to_dict() == overall["issues"].to_dict()

@@ -190,3 +190,11 @@ def test_scan_records_inertia_and_silhouette_for_every_k():
     found = scan(vectors, [2, 3, 4], seed=1)
     assert sorted(found) == [2, 3, 4]
     assert all(point.silhouette is not None and point.inertia > 0 for _, point in found.values())
+
+
+def test_scan_works_on_sparse_tf_idf_rows_as_the_baseline_does():
+    from scipy.sparse import csr_matrix
+
+    _, vectors = portfolio(per_topic=6)
+    found = scan(csr_matrix(np.abs(vectors)), [1, 2, 3], seed=1)
+    assert found[1][1].silhouette is None and found[3][1].silhouette is not None

@@ -41,11 +41,13 @@ class ThemeKeyword:
     share: float         # of the theme's requests whose text holds it
     elsewhere: float     # of the other requests
     score: float
+    own: bool = True     # one of the theme's requests' keywords (or a word of one)
 
 
-def distinctive_keywords(clusters: np.ndarray, keywords: Sequence[Sequence[str]],
-                         texts: Sequence[str], top: int = KEYWORDS_KEPT) -> dict[int, list[ThemeKeyword]]:
-    """Per cluster, its `top` most distinctive keywords, best first.
+def phrase_scores(clusters: np.ndarray, keywords: Sequence[Sequence[str]], texts: Sequence[str],
+                  also: Sequence[str] = ()) -> dict[int, dict[str, ThemeKeyword]]:
+    """Per cluster, every candidate scored: its requests' keyword phrases and their words, and
+    the phrases `also` (e.g. the words of last run's labels, to see whether they still fit).
 
     `clusters` gives each request's cluster; `keywords` each request's keyword phrases (any
     order); `texts` each request's words, searched for the phrases.
@@ -55,8 +57,8 @@ def distinctive_keywords(clusters: np.ndarray, keywords: Sequence[Sequence[str]]
     from impacting.language.document_frequencies import phrase_analyzer
 
     keywords = [_with_words(phrases) for phrases in keywords]
-    vocabulary = sorted({p for phrases in keywords for p in phrases})
-    out: dict[int, list[ThemeKeyword]] = {int(c): [] for c in np.unique(clusters)}
+    vocabulary = sorted({p for phrases in keywords for p in phrases} | set(also))
+    out: dict[int, dict[str, ThemeKeyword]] = {int(c): {} for c in np.unique(clusters)}
     if not vocabulary:
         return out
     column = {p: i for i, p in enumerate(vocabulary)}
@@ -64,24 +66,40 @@ def distinctive_keywords(clusters: np.ndarray, keywords: Sequence[Sequence[str]]
                             binary=True).transform(texts).toarray().astype(bool)
     for row, phrases in enumerate(keywords):  # a keyword is in its request, however it is split
         holds[row, [column[p] for p in phrases]] = True
-    n = len(texts)
-    epsilon = 1.0 / n
+    epsilon = 1.0 / len(texts)
     overall = holds.mean(axis=0)
+    extra = {column[p] for p in also}
     for cluster in out:
         members = clusters == cluster
-        candidates = sorted({column[p] for row in np.flatnonzero(members) for p in keywords[row]})
-        if not candidates:
-            continue
+        own = {column[p] for row in np.flatnonzero(members) for p in keywords[row]}
+        candidates = sorted(own | extra)
         share = holds[members][:, candidates].mean(axis=0)
         others = ~members
         elsewhere = holds[others][:, candidates].mean(axis=0) if others.any() else np.zeros(len(candidates))
         score = share * np.log((share + epsilon) / (elsewhere + epsilon)) * (1.0 - overall[candidates])
-        ranked = sorted(range(len(candidates)),
-                        key=lambda i: (-score[i], -share[i], vocabulary[candidates[i]]))
-        kept = [i for i in ranked if score[i] > 0 and elsewhere[i] <= MAX_SHARE][:top]
-        out[cluster] = [ThemeKeyword(vocabulary[candidates[i]], float(share[i]), float(elsewhere[i]),
-                                     float(score[i])) for i in kept]
+        out[cluster] = {vocabulary[c]: ThemeKeyword(vocabulary[c], float(share[i]), float(elsewhere[i]),
+                                                    float(score[i]), c in own)
+                        for i, c in enumerate(candidates)}
     return out
+
+
+def distinctive(keyword: ThemeKeyword | None) -> bool:
+    """Whether a phrase still tells its theme apart: more frequent in it than elsewhere, and not
+    common vocabulary elsewhere."""
+    return keyword is not None and keyword.score > 0 and keyword.elsewhere <= MAX_SHARE
+
+
+def best(scores: dict[str, ThemeKeyword], top: int = KEYWORDS_KEPT) -> list[ThemeKeyword]:
+    """The `top` most distinctive of a cluster's scored phrases, best first."""
+    ranked = sorted((k for k in scores.values() if k.own and distinctive(k)),
+                    key=lambda k: (-k.score, -k.share, k.phrase))
+    return ranked[:top]
+
+
+def distinctive_keywords(clusters: np.ndarray, keywords: Sequence[Sequence[str]],
+                         texts: Sequence[str], top: int = KEYWORDS_KEPT) -> dict[int, list[ThemeKeyword]]:
+    """Per cluster, its `top` most distinctive keywords, best first."""
+    return {c: best(scores, top) for c, scores in phrase_scores(clusters, keywords, texts).items()}
 
 
 def _with_words(phrases: Sequence[str]) -> list[str]:
@@ -98,7 +116,7 @@ def label_of(phrases: Sequence[str], size: int = LABEL_KEYWORDS) -> list[str]:
     taken: list[str] = []
     words: set[str] = set()
     for phrase in phrases:
-        stems = {w[:STEM_LETTERS] for w in re.split(r"[\s_-]+", phrase) if w}
+        stems = {_stem(w) for w in re.split(r"[\s_-]+", phrase) if w}
         if words & stems:
             continue
         taken.append(phrase)
@@ -106,6 +124,11 @@ def label_of(phrases: Sequence[str], size: int = LABEL_KEYWORDS) -> list[str]:
         if len(taken) == size:
             break
     return taken
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to tell "pod" and "pods", "scheduler" and "scheduling" apart."""
+    return (word[:-1] if len(word) > 3 and word.endswith("s") else word)[:STEM_LETTERS]
 
 
 def label_text(phrases: Sequence[str]) -> str:

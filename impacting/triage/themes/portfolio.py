@@ -24,7 +24,7 @@ import pandas as pd
 
 from impacting.settings import ThemeSettings
 from impacting.triage.similar import centre
-from impacting.triage.themes.naming import ThemeKeyword, distinctive_keywords
+from impacting.triage.themes.naming import ThemeKeyword, best, label_phrases, phrase_scores
 from impacting.triage.themes.selection import KChoice, choose, k_range, kmeans, scan, silhouette
 from impacting.triage.themes.tracking import (
     RememberedTheme,
@@ -114,24 +114,24 @@ def find_themes(requests: Sequence[ThemeRequest], vectors: np.ndarray, settings:
     similarity = centred @ centroids.T
     order = np.argsort(-similarity, axis=1)
     per_request = silhouette(centred, clusters, settings.seed, per_request=True)
-    keywords = distinctive_keywords(clusters, [r.keywords for r in requests], [r.text for r in requests])
-
     # Ids: matched to the remembered themes, the rest new.
     pairs = match(centroids, centre(np.vstack([t.centroid for t in active]), mean)) if active else {}
+    scores = phrase_scores(clusters, [r.keywords for r in requests], [r.text for r in requests],
+                           also=sorted({p for t in active for p in label_phrases(t.label)}))
+    keywords = {cluster: best(found) for cluster, found in scores.items()}
     next_id = max((t.theme_id for t in memory), default=0) + 1
     ids, labels, kept_label = {}, {}, set()
     for cluster in range(k):
-        phrases = [kw.phrase for kw in keywords.get(cluster, [])]
         if cluster in pairs:
             old = active[pairs[cluster]]
             ids[cluster] = old.theme_id
-            labels[old.theme_id], same = keep_or_rename(old.label, phrases)
+            labels[old.theme_id], same = keep_or_rename(old.label, scores.get(cluster, {}))
             if same:
                 kept_label.add(old.theme_id)
         else:
             ids[cluster] = next_id
             next_id += 1
-            labels[ids[cluster]], _ = keep_or_rename(None, phrases)
+            labels[ids[cluster]], _ = keep_or_rename(None, scores.get(cluster, {}))
     labels = unique_labels(labels, {ids[c]: [kw.phrase for kw in keywords.get(c, [])] for c in range(k)},
                            kept_label)
     remembered = {t.theme_id: t for t in memory}

@@ -79,10 +79,11 @@ def k_range(n: int, k_min: int, k_max: int) -> list[int]:
 def kmeans(vectors: np.ndarray, k: int, seed: int) -> Clustering:
     from sklearn.cluster import KMeans
 
-    if k <= 1 or len(vectors) <= 1:
-        centroid = vectors.mean(axis=0, keepdims=True)
-        return Clustering(1, np.zeros(len(vectors), dtype=np.int64), centroid,
-                          float(((vectors - centroid) ** 2).sum()))
+    rows = vectors.shape[0]
+    if k <= 1 or rows <= 1:
+        centroid = np.asarray(vectors.mean(axis=0)).reshape(1, -1)
+        spread = vectors - centroid if isinstance(vectors, np.ndarray) else vectors.toarray() - centroid
+        return Clustering(1, np.zeros(rows, dtype=np.int64), centroid, float((spread ** 2).sum()))
     model = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(vectors)
     return Clustering(k, model.labels_.astype(np.int64), model.cluster_centers_, float(model.inertia_))
 
@@ -91,11 +92,12 @@ def silhouette(vectors: np.ndarray, labels: np.ndarray, seed: int, per_request: 
     """The mean silhouette (or each request's, with `per_request`); None for a single cluster."""
     from sklearn.metrics import silhouette_samples, silhouette_score
 
-    if len(set(labels.tolist())) < 2 or len(set(labels.tolist())) >= len(vectors):
+    rows = vectors.shape[0]
+    if len(set(labels.tolist())) < 2 or len(set(labels.tolist())) >= rows:
         return None
     if per_request:
         return silhouette_samples(vectors, labels)
-    sample = SILHOUETTE_SAMPLE if len(vectors) > SILHOUETTE_SAMPLE else None
+    sample = SILHOUETTE_SAMPLE if rows > SILHOUETTE_SAMPLE else None
     return float(silhouette_score(vectors, labels, sample_size=sample, random_state=seed))
 
 

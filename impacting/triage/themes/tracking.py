@@ -5,19 +5,28 @@ next. Every theme found is remembered (`internal.theme_memory`) with the mean of
 document vectors. A run matches its clusters to the remembered themes one to one (the Hungarian
 method on the cosine similarity of centroids, both centred as this run's requests are) and a
 cluster close enough to a remembered theme takes its id. A matched theme keeps its label while
-every phrase of the label is still among its distinctive keywords: a request arriving or leaving
-shifts the keyword ranking a little, and a name that changes every night is no name at all.
+every phrase of the label still tells the theme apart (more frequent in it than elsewhere, and
+not common vocabulary elsewhere), even when other phrases now rank above it: a request arriving
+or leaving reshuffles a small theme's keyword ranking, and a name that changes every night is no
+name at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 
-from impacting.triage.themes.naming import label_of, label_phrases, label_text
+from impacting.triage.themes.naming import (
+    ThemeKeyword,
+    best,
+    distinctive,
+    label_of,
+    label_phrases,
+    label_text,
+)
 
 # Centroids (centred, unit length) at least this similar are the same theme. The same theme a
 # night later scores ~0.99; two neighbouring themes of one run rarely above 0.5.
@@ -52,12 +61,13 @@ def match(new: np.ndarray, previous: np.ndarray, min_similarity: float = MIN_MAT
             if similarity[r, c] >= min_similarity}
 
 
-def keep_or_rename(previous_label: str | None, keywords: Sequence[str]) -> tuple[str, bool]:
+def keep_or_rename(previous_label: str | None, scores: Mapping[str, ThemeKeyword]) -> tuple[str, bool]:
     """(label, whether it is the previous one): the previous label while every phrase of it is
-    still among `keywords`, else a new label from them."""
-    if previous_label and all(p in keywords for p in label_phrases(previous_label)):
+    still distinctive of the theme (`scores`: the theme's scored phrases, the previous label's
+    included), else a new label from its best keywords."""
+    if previous_label and all(distinctive(scores.get(p)) for p in label_phrases(previous_label)):
         return previous_label, True
-    return label_text(label_of(keywords)) or "(no keywords)", False
+    return label_text(label_of([k.phrase for k in best(scores)])) or "(no keywords)", False
 
 
 def unique_labels(labels: dict[int, str], keywords: dict[int, Sequence[str]],
