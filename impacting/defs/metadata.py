@@ -52,7 +52,8 @@ def table_metadata(con: duckdb.DuckDBPyConnection, declared: Table,
 
 def markdown_table(frame: pd.DataFrame, width: int = 80) -> str:
     def cell(value: Any) -> str:
-        if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        # Lists and arrays (not numpy scalars, which have `tolist` too) are joined.
+        if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0:
             value = ", ".join(str(v) for v in list(value))
         if isinstance(value, float) and not pd.isna(value):
             value = round(value, 4)  # 0.5991 rather than 0.5991479999999999

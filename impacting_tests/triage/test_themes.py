@@ -198,3 +198,19 @@ def test_scan_works_on_sparse_tf_idf_rows_as_the_baseline_does():
     _, vectors = portfolio(per_topic=6)
     found = scan(csr_matrix(np.abs(vectors)), [1, 2, 3], seed=1)
     assert found[1][1].silhouette is None and found[3][1].silhouette is not None
+
+
+def test_kmeans_starts_from_last_nights_centroids_unless_a_fresh_start_is_clearly_tighter():
+    from impacting.triage.themes.selection import kmeans, kmeans_from
+
+    _, vectors = portfolio()
+    fresh = kmeans(vectors, 4, seed=1)
+    starts = np.vstack([vectors[fresh.labels == c].mean(axis=0) for c in (2, 0, 3, 1)])
+    starts /= np.linalg.norm(starts, axis=1, keepdims=True)
+    warm = kmeans_from(vectors, starts, fresh, seed=1)
+    # The same partition, numbered in the order of the starts it was given.
+    assert [int(warm.labels[fresh.labels == c][0]) for c in (2, 0, 3, 1)] == [0, 1, 2, 3]
+    # Starts that put two centroids in one topic and none in another converge to a looser
+    # clustering: the fresh one wins.
+    bad = np.vstack([starts[0], starts[0] + 0.01, starts[1], starts[2]])
+    assert kmeans_from(vectors, bad, fresh, seed=1).inertia <= fresh.inertia * 1.02

@@ -25,7 +25,15 @@ import pandas as pd
 from impacting.settings import ThemeSettings
 from impacting.triage.similar import centre
 from impacting.triage.themes.naming import ThemeKeyword, best, label_phrases, phrase_scores
-from impacting.triage.themes.selection import KChoice, choose, k_range, kmeans, scan, silhouette
+from impacting.triage.themes.selection import (
+    KChoice,
+    choose,
+    k_range,
+    kmeans,
+    kmeans_from,
+    scan,
+    silhouette,
+)
 from impacting.triage.themes.tracking import (
     RememberedTheme,
     keep_or_rename,
@@ -106,6 +114,10 @@ def find_themes(requests: Sequence[ThemeRequest], vectors: np.ndarray, settings:
                     len(active) or None)
     clustering = scanned[choice.k][0] if choice.k in scanned else \
         kmeans(centred, min(choice.k, len(requests)), settings.seed)
+    if active:  # start from last night's themes, biggest first
+        ordered = sorted(active, key=lambda t: (-t.size, t.theme_id))
+        clustering = kmeans_from(centred, centre(np.vstack([t.centroid for t in ordered]), mean),
+                                 clustering, settings.seed)
     clusters = clustering.labels
     k = clustering.k
 

@@ -12,7 +12,11 @@ starts, a fixed seed) and two curves are recorded:
 
 Either can choose (`themes.k_method`), or a fixed k (`themes.k`). To keep themes steady from one
 night to the next, the previous run's k is kept while its score on the chosen curve stays within
-a small tolerance of the best k's: one new request rarely moves a curve by more.
+a small tolerance of the best k's (one new request rarely moves a curve by more), and k-means
+also starts from the previous run's centroids (:func:`kmeans_from`): that solution is kept
+unless a fresh start finds one clearly tighter. k-means has many local optima of nearly equal
+inertia on document vectors, and a fresh start may land in another one when a single request
+arrives, reshuffling themes for no reason.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ SILHOUETTE_SAMPLE = 4000
 # The previous run's k stays while its score is within this much of the best (the silhouette
 # itself, or Kneedle's 0..1 distance below the chord for the elbow).
 KEEP_TOLERANCE = {SILHOUETTE: 0.005, ELBOW: 0.05}
+# The clustering started from the previous run's centroids is kept unless a fresh start's
+# inertia is lower by more than this share.
+WARM_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,27 @@ def kmeans(vectors: np.ndarray, k: int, seed: int) -> Clustering:
         spread = vectors - centroid if isinstance(vectors, np.ndarray) else vectors.toarray() - centroid
         return Clustering(1, np.zeros(rows, dtype=np.int64), centroid, float((spread ** 2).sum()))
     model = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(vectors)
+    return Clustering(k, model.labels_.astype(np.int64), model.cluster_centers_, float(model.inertia_))
+
+
+def kmeans_from(vectors: np.ndarray, starts: np.ndarray, fresh: Clustering, seed: int) -> Clustering:
+    """k-means with `fresh.k` clusters started from `starts` (the previous run's centroids in this
+    run's space, most requests first): the first k of them, and when there are fewer, the
+    requests farthest from them. Returns that clustering unless `fresh` (the best of several
+    random starts) is tighter by more than `WARM_TOLERANCE`."""
+    from sklearn.cluster import KMeans
+
+    k = fresh.k
+    if k <= 1 or not len(starts):
+        return fresh
+    scale = float(np.mean(np.linalg.norm(fresh.centroids, axis=1)))
+    init = [c * scale for c in starts[:k]]
+    while len(init) < k:
+        nearest = np.min(((vectors[:, None, :] - np.asarray(init)[None, :, :]) ** 2).sum(axis=2), axis=1)
+        init.append(vectors[int(np.argmax(nearest))])
+    model = KMeans(n_clusters=k, init=np.asarray(init), n_init=1, random_state=seed).fit(vectors)
+    if model.inertia_ > fresh.inertia * (1 + WARM_TOLERANCE):
+        return fresh
     return Clustering(k, model.labels_.astype(np.int64), model.cluster_centers_, float(model.inertia_))
 
 
