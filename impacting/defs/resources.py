@@ -24,6 +24,7 @@ from impacting.settings import (
     SettingsGroup,
     SiteSettings,
     SourceSettings,
+    ThemeSettings,
     TriageSettings,
     WarehouseSettings,
     resource_type,
@@ -88,7 +89,7 @@ class _Warehouse(SettingsResource):
 
     def open(self) -> Warehouse:
         if self._store is None:
-            self._store = Warehouse(self.settings().path)
+            self._store = Warehouse(self.settings().path, storage_version=self.settings().storage_version)
         return self._store
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -159,6 +160,10 @@ class _People(SettingsResource):
             self.routing()
 
 
+class _Themes(SettingsResource):
+    """Portfolio themes: how many themes k-means may find, how k is chosen, and its seed."""
+
+
 WarehouseResource = _resource("WarehouseResource", WarehouseSettings, _Warehouse)
 IssueSourceResource = _resource("IssueSourceResource", SourceSettings, _IssueSource)
 LanguageResource = _resource("LanguageResource", LanguageSettings, _Language)
@@ -166,10 +171,11 @@ TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
 PeopleResource = _resource("PeopleResource", PeopleSettings, _People)
 SiteResource = _resource("SiteResource", SiteSettings, _Site)
+ThemesResource = _resource("ThemesResource", ThemeSettings, _Themes)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
               "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
-              "people": PeopleResource, "site": SiteResource}
+              "people": PeopleResource, "site": SiteResource, "themes": ThemesResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
