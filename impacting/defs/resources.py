@@ -32,8 +32,8 @@ from impacting.settings import (
 from impacting.warehouse.store import Warehouse
 
 # Every step that opens the working DuckDB is in this concurrency pool; with the pool's limit
-# at 1 (deploy/dagster.yaml, `.dagster/dagster.yaml`) no two of them ever run at once, so a
-# multiprocess or distributed executor is safe. DuckDB allows one writing process per file.
+# at 1 (deploy/dagster.yaml) no two of them ever run at once, so a multiprocess or distributed
+# executor is safe. DuckDB allows one writing process per file.
 WAREHOUSE_POOL = "impacting_warehouse"
 
 

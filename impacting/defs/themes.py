@@ -13,7 +13,7 @@ from impacting.defs.metadata import (
     table_metadata,
     table_spec,
 )
-from impacting.defs.resources import LanguageResource, ThemesResource, WarehouseResource
+from impacting.defs.resources import WAREHOUSE_POOL, LanguageResource, ThemesResource, WarehouseResource
 from impacting.language.encoder import EmbeddingCache
 from impacting.settings import var
 from impacting.triage.themes.charts import selection_chart, trends_chart
@@ -54,7 +54,7 @@ PREVIEWS = {
 }
 
 
-@dg.multi_asset(specs=SPECS, name="portfolio_themes",
+@dg.multi_asset(pool=WAREHOUSE_POOL, specs=SPECS, name="portfolio_themes",
                 description="Portfolio themes, their requests, trends, the choice of k and the theme "
                 "memory, found together once per run.")
 def portfolio_themes(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
