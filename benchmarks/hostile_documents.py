@@ -18,32 +18,16 @@ document is also chunked and embedded (the bundled model, offline), as the night
 from __future__ import annotations
 
 import argparse
-import io
 import resource
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from impacting.sources.documents.limits import ExtractionLimits  # noqa: E402
 from impacting.sources.documents.worker import ExtractionWorker  # noqa: E402
-from impacting_tests.hostile import pdf_bomb  # noqa: E402
-
-
-def big_docx(paragraphs: int, words_per_paragraph: int) -> bytes:
-    words = " ".join(f"word{i % 97}" for i in range(words_per_paragraph))
-    body = "".join(f"<w:p><w:r><w:t>{words}</w:t></w:r></w:p>" for _ in range(paragraphs))
-    document = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w='
-                '"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
-                f"{body}</w:body></w:document>")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.'
-                         'openxmlformats.org/package/2006/content-types"/>')
-        archive.writestr("word/document.xml", document)
-    return out.getvalue()
+from impacting_tests.hostile import docx_bomb, pdf_bomb  # noqa: E402
 
 
 def words_markdown(words: int) -> bytes:
@@ -58,8 +42,15 @@ def words_markdown(words: int) -> bytes:
     return ("# A very long design\n\n" + "\n\n".join(sections)).encode()
 
 
-def peak_children_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def reader_peak_mib(worker: ExtractionWorker) -> float | None:
+    """The reader process's own peak resident memory (VmHWM), read while it is still alive."""
+    process = worker._process
+    if process is None or process.poll() is not None:
+        return None  # killed for overrunning: its peak died with it (it was under the ceiling)
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 def main() -> None:
@@ -67,12 +58,20 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--language", action="store_true",
                         help="also chunk and embed the kept text of the 1,000,000-word document")
+    parser.add_argument("--no-inflation-limit", action="store_true",
+                        help="switch the unpacked-size check off, to see the memory ceiling and the "
+                        "time limit stop the DOCX bomb instead (the second line of defence)")
     args = parser.parse_args()
     limits = ExtractionLimits()
-    print(f"limits: inflated {limits.max_uncompressed_bytes:,} bytes, {limits.max_words:,} words, "
+    if args.no_inflation_limit:
+        from dataclasses import replace
+
+        limits = replace(limits, max_uncompressed_bytes=None)
+    inflated = f"{limits.max_uncompressed_bytes:,} bytes" if limits.max_uncompressed_bytes else "unbounded"
+    print(f"limits: inflated {inflated}, {limits.max_words:,} words, "
           f"{limits.timeout_seconds:g} s, memory {limits.max_memory_bytes // 2**20:,} MiB")
     documents = [
-        ("docx-bomb-418MB.docx", big_docx(70_000, 850)),
+        ("docx-bomb-418MB.docx", docx_bomb(70_000, words=850)),
         ("one-million-words.md", words_markdown(1_000_000)),
         ("pdf-bomb-300MB.pdf", pdf_bomb(300_000_000)),
         ("ordinary-25k-words.md", words_markdown(25_000)),
@@ -84,9 +83,11 @@ def main() -> None:
             started = time.perf_counter()
             result = worker.extract(content, name)
             seconds = time.perf_counter() - started
+            peak = reader_peak_mib(worker)
+        shown = f"{peak:7.0f} MiB" if peak is not None else "(killed)"
         print(f"{name:24} {len(content) / 2**20:8.1f} MiB  {result.status:8} "
-              f"{result.word_count:>9,} words  {seconds:6.1f} s  reader peak so far "
-              f"{peak_children_mib():7.0f} MiB  {(result.reason or '')[:90]}")
+              f"{result.word_count:>9,} words  {seconds:6.1f} s  reader peak {shown}  "
+              f"{(result.reason or '')[:90]}")
         if name.startswith("one-million"):
             kept = result.text
     print(f"pipeline process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

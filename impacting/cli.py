@@ -1,4 +1,5 @@
-"""The `impacting` command line: `impacting run [--select SELECTION]`, `impacting feedback` and friends."""
+"""The `impacting` command line: `impacting run [--select SELECTION]`, `triage`, `summarise`,
+`feedback`, `eval`, `export` and `config`."""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_summarise_parser(commands)
     _add_triage_parser(commands)
     _add_eval_parser(commands)
+    export = commands.add_parser(
+        "export", help="write the analyst tables as Parquet files, for tools that read no DuckDB",
+        description="Read the published warehouse read-only and write one <table>.parquet per "
+        "analyst table into DIR (each file complete before it appears); what each table and "
+        "column means is kept in the files' key-value metadata (impacting:table, impacting:columns).")
+    export.add_argument("--parquet", type=Path, required=True, metavar="DIR",
+                        help="the folder to write the Parquet files to")
     config = commands.add_parser(
         "config", help="print the effective settings (secrets masked) and where each came from",
         description="Every setting: its environment variable, the value in effect (secrets are "
@@ -65,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _triage(args)
     if args.command == "eval":
         return _eval(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "run":
         return _run(args.select, publish=not args.no_publish, verbose=args.verbose, full=args.full)
     parser.error(f"unknown command {args.command}")
@@ -403,7 +413,7 @@ def _eval(args) -> int:
         with duckdb.connect(str(args.cache) if args.cache else ":memory:") as con:
             cache = EmbeddingCache(con, shared_encoder(settings.language.embedding_model))
             results = evaluate(args.train, args.test, cache=cache, config=config,
-                               sections=args.sections, triage=settings.triage,
+                               sections=args.sections, triage=settings.triage, themes=settings.themes,
                                log=lambda line: print(f"impacting: {line}", file=sys.stderr))
     except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
@@ -411,6 +421,24 @@ def _eval(args) -> int:
     path = write_results(results, args.out)
     print(json.dumps(results, indent=2))
     print(f"impacting: results written to {path}", file=sys.stderr)
+    return 0
+
+
+def _export(args) -> int:
+    from impacting.errors import ActionableError
+    from impacting.settings import Settings
+    from impacting.warehouse.export import export_parquet
+
+    try:
+        settings = Settings.from_env()
+        exported = export_parquet(settings.warehouse_path, args.parquet)
+    except ActionableError as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    for item in exported:
+        print(f"{item.path}\t{item.rows} rows")
+    print(f"impacting: {len(exported)} tables from {settings.warehouse_path} written to {args.parquet}",
+          file=sys.stderr)
     return 0
 
 

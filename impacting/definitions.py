@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from impacting.defs import checks, delivery, ingest, language, operations, people, triage
+from impacting.defs import checks, delivery, ingest, language, operations, people, themes, triage
 from impacting.defs.distributed import build_backfill, executor_for
 from impacting.defs.publish import build_publish_asset
 from impacting.defs.resources import resources_from_settings
 from impacting.defs.schedules import NIGHTLY_JOB, nightly_schedule
 from impacting.settings import Settings
 
-STAGE_ASSETS = [*ingest.ASSETS, *language.ASSETS, *triage.ASSETS, *people.ASSETS, *delivery.ASSETS,
-                *operations.ASSETS]
+STAGE_ASSETS = [*ingest.ASSETS, *language.ASSETS, *triage.ASSETS, *themes.ASSETS, *people.ASSETS,
+                *delivery.ASSETS, *operations.ASSETS]
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:

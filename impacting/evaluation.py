@@ -35,12 +35,13 @@ from impacting.language.encoder import EmbeddingCache
 from impacting.language.summarise import Degree, main_sections, select_sentences
 from impacting.language.vectors import embed_chunks, prose_chunks
 from impacting.people.evaluate import briefs_section as people_briefs
-from impacting.settings import TriageSettings
+from impacting.settings import ThemeSettings, TriageSettings
 from impacting.triage.corpus import Corpus, Request, represent
 from impacting.triage.evaluate import similar_section as triage_similar
 from impacting.triage.evaluate import teams_section as triage_teams
 from impacting.triage.similar import SimilarConfig
 from impacting.triage.teams import TeamModel, TeamModelConfig, fit_team_model
+from impacting.triage.themes.evaluate import themes_section as triage_themes
 
 REQUIRED_FIELDS = ("key", "text")
 MIN_REFERENCE_WORDS = 20
@@ -94,6 +95,7 @@ class Evaluation:
     config: LanguageConfig = field(default_factory=LanguageConfig.from_settings)
     log: Callable[[str], None] = print
     triage: TriageSettings = field(default_factory=TriageSettings)
+    themes: ThemeSettings = field(default_factory=ThemeSettings)
 
     @cached_property
     def train_corpus(self) -> CorpusStats:
@@ -319,6 +321,16 @@ def briefs_section(run: Evaluation) -> dict[str, Any]:
     return people_briefs(run.team_model, run.triage_corpora[1], run.log)
 
 
+def themes_section(run: Evaluation) -> dict[str, Any]:
+    """Portfolio themes over train and test records together (the pipeline clusters every
+    request): k chosen, silhouette, NMI with the teams, the TF-IDF k-means baseline, and how
+    many labels one added request changes (`impacting.triage.themes.evaluate`)."""
+    train, test = run.triage_corpora
+    texts = {r["key"]: r["text"] for r in (*run.train, *run.test)}
+    return triage_themes(Corpus.concat([train, test]), texts, run.cache, run.themes,
+                         run.config.keywords, run.log)
+
+
 # Sections in the order they run: speed first, so that with a fresh cache it measures a cold
 # first run rather than one the summary section has already warmed.
 SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
@@ -327,19 +339,22 @@ SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
     "teams": teams_section,
     "similar": similar_section,
     "briefs": briefs_section,
+    "themes": themes_section,
 }
 
 
 def evaluate(train_path: Path | str, test_path: Path | str, *, cache: EmbeddingCache,
              config: LanguageConfig | None = None, sections: Sequence[str] | None = None,
              log: Callable[[str], None] = print,
-             triage: TriageSettings | None = None) -> dict[str, Any]:
+             triage: TriageSettings | None = None,
+             themes: ThemeSettings | None = None) -> dict[str, Any]:
     """Run the chosen `sections` (default: all) and return {section: results}."""
     unknown = sorted(set(sections or ()) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown evaluation sections {unknown}; choose from {sorted(SECTIONS)}")
     run = Evaluation(load_records(train_path), load_records(test_path), cache,
-                     config or LanguageConfig.from_settings(), log, triage or TriageSettings())
+                     config or LanguageConfig.from_settings(), log, triage or TriageSettings(),
+                     themes or ThemeSettings())
     results: dict[str, Any] = {}
     for name, section in SECTIONS.items():
         if sections and name not in sections:

@@ -20,6 +20,7 @@ in `settings_base` and what people read in `settings_report`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,24 @@ class WarehouseSettings(SettingsGroup):
         Path("warehouse") / "impacting.duckdb", env="IMPACTING_WAREHOUSE",
         description="the published DuckDB file; working state lives beside it in `impacting.work/`",
         example="a file path such as warehouse/impacting.duckdb", topic="general")
+
+    # DuckDB 2.x writes a storage format that DuckDB 1.x refuses to open; v1.4.0 is the oldest
+    # format that keeps every type the warehouse uses and that DuckDB 1.4 (the 1.x LTS) and later,
+    # their command-line clients and drivers read.
+    storage_version: str = setting(
+        "v1.4.0", env="IMPACTING_WAREHOUSE_STORAGE_VERSION", topic="general",
+        description="the DuckDB storage format the published file is written in: `v1.4.0` opens in "
+        "DuckDB 1.4 and later as well as 2.x; `latest` is the writer's newest format",
+        example="a DuckDB version such as v1.4.0, or latest")
+
+    @field_validator("storage_version")
+    @classmethod
+    def _version_string(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text != "latest" and not re.fullmatch(r"v?\d+\.\d+\.\d+", text):
+            raise ValueError(f"{cls.env('storage_version')}={value!r} is not a DuckDB version; use "
+                             "e.g. v1.4.0 (readable by DuckDB 1.4 and later) or latest")
+        return text if text == "latest" or text.startswith("v") else f"v{text}"
 
     @property
     def working_dir(self) -> Path:
@@ -475,6 +494,38 @@ class DeliverySettings(SettingsGroup):
         "it stood then",
         example="ISO 8601, e.g. 2024-03-20 or 2024-03-20T12:00:00+00:00 (unset: now, or an "
         "export's newest update)")
+    # 238 words a minute: the mean silent reading speed of adults reading non-fiction in English
+    # (Brysbaert 2019, a meta-analysis of 190 studies).
+    reading_words_per_minute: float = setting(
+        238.0, env="IMPACTING_READING_WORDS_PER_MINUTE", ge=1.0, le=2000.0, topic="funnel",
+        description="how fast a reader gets through a request's documents, for the reading hours "
+        "saved", example="words a minute between 1 and 2000, e.g. 238")
+    readers_per_team: float = setting(
+        1.0, env="IMPACTING_READERS_PER_TEAM", ge=0.0, le=1000.0, topic="funnel",
+        description="people in each team who would read every request if nobody triaged it",
+        example="a number of people between 0 and 1000, e.g. 1 or 2.5")
+    team_readers: Pairs = setting(
+        {}, env="IMPACTING_TEAM_READERS", topic="funnel", shown_default="none",
+        description="per-team exceptions to the readers per team, e.g. `sig-node=3,sig-storage=2`",
+        example="comma-separated 'team=number' pairs, e.g. 'sig-node=3,sig-storage=2'")
+
+    @field_validator("team_readers", mode="after")
+    @classmethod
+    def _reader_counts(cls, value: dict[str, str]) -> dict[str, str]:
+        for team, count in value.items():
+            try:
+                number = float(count)
+            except ValueError:
+                number = -1.0
+            if not 0 <= number <= 1000:
+                raise ValueError(f"{cls.env('team_readers')} has {f'{team}={count}'!r}; use "
+                                 "comma-separated 'team=number' pairs with numbers between 0 and "
+                                 "1000, e.g. 'sig-node=3,sig-storage=2'")
+        return value
+
+    def readers(self, team: str) -> float:
+        """How many people of `team` would read an untriaged request."""
+        return float(self.team_readers.get(team, self.readers_per_team))
 
     @field_validator("status_categories", mode="after")
     @classmethod
@@ -569,6 +620,45 @@ class SiteSettings(SettingsGroup):
         example="a folder path such as site or /srv/www/impacting")
 
 
+class ThemeSettings(SettingsGroup):
+    """Portfolio themes: how many themes k-means may find, how k is chosen, and its seed."""
+
+    group: ClassVar[str] = "themes"
+
+    k_min: int = setting(
+        2, env="IMPACTING_THEMES_K_MIN", ge=2, le=200,
+        description="the fewest themes tried", example="a whole number between 2 and 200, e.g. 2")
+    k_max: int = setting(
+        20, env="IMPACTING_THEMES_K_MAX", ge=2, le=200,
+        description="the most themes tried (never more than a fifth of the requests, so a theme "
+        "averages five requests or more)", example="a whole number between 2 and 200, e.g. 20")
+    k_method: Literal["elbow", "silhouette"] = setting(
+        "elbow", env="IMPACTING_THEMES_K_METHOD",
+        description="which curve picks the number of themes: `elbow` (the knee of the inertia "
+        "curve, Kneedle) or `silhouette` (its highest point); both curves are always reported",
+        example="'elbow' or 'silhouette'")
+    k: int | None = setting(
+        None, env="IMPACTING_THEMES_K", ge=1, le=200, shown_default="unset",
+        description="a fixed number of themes instead (the curves are still computed and shown)",
+        example="a whole number between 1 and 200, e.g. 12")
+    seed: int = setting(
+        1, env="IMPACTING_THEMES_SEED", ge=0, le=2**32 - 1,
+        description="k-means' random seed, so a run repeats",
+        example="a whole number between 0 and 4294967295, e.g. 1")
+
+    @field_validator("k_method", mode="before")
+    @classmethod
+    def _lower_method(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> ThemeSettings:
+        if self.k_min > self.k_max:
+            raise ValueError(f"{self.env('k_min')}={self.k_min} is above {self.env('k_max')}="
+                             f"{self.k_max}; the fewest themes tried must not exceed the most")
+        return self
+
+
 class DistributedSettings(SettingsGroup):
     """Running beyond one machine: which Dagster executor runs the steps, the Celery broker
     and result backend, and the partitioned embedding backfill (docs/scaling.md)."""
@@ -619,7 +709,7 @@ class DistributedSettings(SettingsGroup):
 
 GROUPS: tuple[type[SettingsGroup], ...] = (
     WarehouseSettings, ScheduleSettings, SourceSettings, LanguageSettings, TriageSettings,
-    DeliverySettings, PeopleSettings, SiteSettings, DistributedSettings)
+    DeliverySettings, PeopleSettings, SiteSettings, ThemeSettings, DistributedSettings)
 
 
 class Settings(BaseModel):
@@ -635,6 +725,7 @@ class Settings(BaseModel):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     people: PeopleSettings = Field(default_factory=PeopleSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
+    themes: ThemeSettings = Field(default_factory=ThemeSettings)
     distributed: DistributedSettings = Field(default_factory=DistributedSettings)
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +41,16 @@ def copy_sample(target: Path, keys: list[str]) -> Path:
         for attachment in issue["fields"]["attachment"]:
             shutil.copytree(SAMPLE / "attachments" / attachment["id"],
                             target / "attachments" / attachment["id"])
+    return target
+
+
+def copy_delivery(target: Path, parents: list[str]) -> Path:
+    """Add to an export folder the sample's delivery stories under `parents`."""
+    (target / "delivery").mkdir(parents=True, exist_ok=True)
+    for path in sorted((SAMPLE / "delivery").glob("*.json")):
+        story = json.loads(path.read_text(encoding="utf-8"))
+        if (story["fields"].get("parent") or {}).get("key") in parents:
+            shutil.copy(path, target / "delivery" / path.name)
     return target
 
 
@@ -196,6 +207,44 @@ def assert_same_content(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) 
         assert len(a[name]) == len(b[name]), f"{name}: {len(a[name])} rows vs {len(b[name])}"
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=1e-6, atol=1e-6,
                                       check_dtype=False, obj=name)
+
+
+# --- one small published warehouse with every insight table, for the tests that read it --------
+
+# Small design documents of the sample across SIGs (quick to embed), three with delivery stories.
+INSIGHT_PAST = ["KEP-603", "KEP-2314", "KEP-770", "KEP-2394", "KEP-668", "KEP-423", "KEP-382",
+                "KEP-268", "KEP-166", "KEP-669", "KEP-548", "KEP-2261", "KEP-2923", "KEP-793",
+                "KEP-986", "KEP-1138", "KEP-566", "KEP-2360", "KEP-1734", "KEP-2829"]
+INSIGHT_OPEN = ["KEP-1490", "KEP-1489", "KEP-2924"]
+INSIGHT_ADDED = "KEP-3685"   # a request that arrives before the second run
+INSIGHT_PARENTS = ["KEP-2261", "KEP-2923", "KEP-2829"]
+DUCKDB1_PYTHON = Path(__file__).parents[1] / ".venv-duckdb1" / "bin" / "python"
+
+
+@dataclass
+class InsightSample:
+    """The nightly job run twice on a small sample, a request added in between."""
+
+    warehouse: Path
+    export: Path
+    first: dg.ExecuteInProcessResult
+    second: dg.ExecuteInProcessResult
+    labels_before: dict[int, str]
+
+
+@pytest.fixture(scope="session")
+def insight_sample(tmp_path_factory) -> InsightSample:
+    root = tmp_path_factory.mktemp("insight")
+    export = copy_delivery(copy_sample(root / "export", INSIGHT_PAST + INSIGHT_OPEN), INSIGHT_PARENTS)
+    warehouse = root / "wh" / "impacting.duckdb"
+    fast = {var("triage.cv_folds"): "2"}
+    first = run_pipeline(export, warehouse, **fast)
+    assert first.success, failures(first)
+    labels = dict(query(warehouse, "SELECT theme_id, label FROM themes"))
+    copy_sample(export, [INSIGHT_ADDED])
+    second = run_pipeline(export, warehouse, **fast)
+    assert second.success, failures(second)
+    return InsightSample(warehouse, export, first, second, labels)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -26,11 +26,11 @@ class Hostile:
     why: str             # a phrase the reason must contain
 
 
-def docx_bomb(paragraphs: int) -> bytes:
-    """A well-formed DOCX whose document.xml inflates to ~100 bytes per paragraph: small on
-    the wire, huge once unpacked."""
-    body = "".join(f"<w:p><w:r><w:t>Paragraph {i} repeats the same words again.</w:t></w:r></w:p>"
-                   for i in range(paragraphs))
+def docx_bomb(paragraphs: int, words: int = 6) -> bytes:
+    """A well-formed DOCX whose document.xml inflates to `paragraphs` paragraphs of about
+    `words` words each: small on the wire, huge once unpacked."""
+    text = " ".join(f"word{i % 97}" for i in range(words))
+    body = "".join(f"<w:p><w:r><w:t>Paragraph {i}: {text}</w:t></w:r></w:p>" for i in range(paragraphs))
     document = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w='
                 '"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
                 f"{body}</w:body></w:document>")

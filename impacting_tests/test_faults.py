@@ -65,6 +65,9 @@ def _cli(env: dict[str, str], kill_at: str | None = None, seconds: float = 900) 
             if kill_at and f" - {kill_at} - STEP_START" in line:
                 os.killpg(process.pid, signal.SIGKILL)
                 break
+    except BaseException:  # it hung or the test failed: never leave a run behind
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     finally:
         process.wait(timeout=120)
         process.stdout.close()

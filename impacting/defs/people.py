@@ -30,6 +30,7 @@ from impacting.defs.resources import (
 )
 from impacting.language.encoder import EmbeddingCache
 from impacting.people.channels import Sender
+from impacting.people.insight import index_insight, request_themes
 from impacting.people.jira_comments import comment_on_requests
 from impacting.people.messages import deliver, known_recipients
 from impacting.people.nightly import gather_briefs, summarise_requests
@@ -87,7 +88,7 @@ def request_summaries(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     pool=WAREHOUSE_POOL,
     key="briefs",
     group_name=GROUP,
-    deps=[request_summaries, "team_predictions", "similar_projects", "team_model", "keywords",
+    deps=[request_summaries, "team_predictions", "similar_projects", "team_model", "keywords", "themes",
           "documents", "delivery_issue_times"],
     kinds={"duckdb"},
     description="One brief per request awaiting triage, the page a team lead reads in two "
@@ -106,7 +107,7 @@ def briefs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lang
         run = gather_briefs(con, EmbeddingCache(con, language.encoder()),
                             ModelRegistry.of_warehouse(con, warehouse.open().working_dir), now,
                             min_score=triage.settings().similar_min_score,
-                            keywords=language.settings().keyword_count)
+                            keywords=language.settings().keyword_count, themes=request_themes(con))
         rows = brief_rows(run.briefs, run.model_version, now)
         if run.failed:
             previous = read_table(con, BRIEFS)
@@ -136,7 +137,7 @@ def briefs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lang
     pool=WAREHOUSE_POOL,
     key=SITE_KEY,
     group_name=GROUP,
-    deps=[briefs, "delivery_report"],
+    deps=[briefs, "delivery_report", "impacting_funnel", "themes", "theme_selection"],
     kinds={"html"},
     description=f"The site people open ({var('site.site_dir')}, default `site/`): `index.html` (open "
     "requests, newest first, with their teams), `briefs/<KEY>.html` and `.md`, `teams/<team>.html` "
@@ -151,11 +152,12 @@ def publish_site(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         stored = briefs_from_rows(read_table(con, BRIEFS))
         model = con.execute(f"SELECT version, teams FROM {MODELS.qualified} WHERE status = 'accepted' "
                             "ORDER BY trained_at DESC LIMIT 1").fetchone()
+        insight = index_insight(con)
     current = folder.current()
     delivery = current is not None and (current / DELIVERY).is_file()
     teams = list(model[1]) if model else []
     files = site_files(stored, teams, datetime.now(UTC).isoformat(timespec="seconds"), delivery,
-                       f"team model {model[0]}" if model else "no team model yet")
+                       f"team model {model[0]}" if model else "no team model yet", insight)
     with failures():
         published = folder.publish(files)
     seconds = time.perf_counter() - started

@@ -25,6 +25,7 @@ from impacting.settings import (
     SettingsGroup,
     SiteSettings,
     SourceSettings,
+    ThemeSettings,
     TriageSettings,
     WarehouseSettings,
     resource_type,
@@ -32,8 +33,8 @@ from impacting.settings import (
 from impacting.warehouse.store import Warehouse
 
 # Every step that opens the working DuckDB is in this concurrency pool; with the pool's limit
-# at 1 (deploy/dagster.yaml, `.dagster/dagster.yaml`) no two of them ever run at once, so a
-# multiprocess or distributed executor is safe. DuckDB allows one writing process per file.
+# at 1 (deploy/dagster.yaml) no two of them ever run at once, so a multiprocess or distributed
+# executor is safe. DuckDB allows one writing process per file.
 WAREHOUSE_POOL = "impacting_warehouse"
 
 
@@ -89,7 +90,7 @@ class _Warehouse(SettingsResource):
 
     def open(self) -> Warehouse:
         if self._store is None:
-            self._store = Warehouse(self.settings().path)
+            self._store = Warehouse(self.settings().path, storage_version=self.settings().storage_version)
         return self._store
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -160,6 +161,10 @@ class _People(SettingsResource):
             self.routing()
 
 
+class _Themes(SettingsResource):
+    """Portfolio themes: how many themes k-means may find, how k is chosen, and its seed."""
+
+
 class _Distributed(SettingsResource):
     """Running beyond one machine: the executor, the Celery broker, and the embedding backfill's
     partitions and shared folder."""
@@ -172,11 +177,13 @@ TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
 PeopleResource = _resource("PeopleResource", PeopleSettings, _People)
 SiteResource = _resource("SiteResource", SiteSettings, _Site)
+ThemesResource = _resource("ThemesResource", ThemeSettings, _Themes)
 DistributedResource = _resource("DistributedResource", DistributedSettings, _Distributed)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
               "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
-              "people": PeopleResource, "site": SiteResource, "distributed": DistributedResource}
+              "people": PeopleResource, "site": SiteResource, "themes": ThemesResource,
+              "distributed": DistributedResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:

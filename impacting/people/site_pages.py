@@ -42,8 +42,9 @@ def inboxes(briefs: Sequence[Brief], teams: Iterable[str] = ()) -> dict[str, lis
 
 
 def index_page(briefs: Sequence[Brief], teams: dict[str, list[InboxItem]], generated: str,
-               delivery: bool, model: str) -> str:
-    """`index.html`: the open requests, newest first, with their teams; then the team inboxes."""
+               delivery: bool, model: str, insight: str = "") -> str:
+    """`index.html`: the open requests, newest first, with their teams; the team inboxes; then
+    `insight` (the funnel and the themes: HTML made and escaped by the stages that own them)."""
     rows = []
     for brief in newest_first(briefs):
         notified = teams_line(brief.notified, "", INDEX_TEAMS) or '<span class="empty">none</span>'
@@ -76,7 +77,8 @@ def index_page(briefs: Sequence[Brief], teams: dict[str, list[InboxItem]], gener
             f"read it and which sections, similar past projects and who delivered them. "
             f"{delivery_line}</p>"
             f'<section id="requests"><h2>Open requests, newest first</h2>{requests}</section>'
-            f'<section id="teams"><h2>Team inboxes</h2>{inbox_table}</section>')
+            f'<section id="teams"><h2>Team inboxes</h2>{inbox_table}</section>'
+            f"{insight}")
     return page("Requests awaiting triage", body, "")
 
 
@@ -110,12 +112,12 @@ def team_inbox_page(team: str, items: Sequence[InboxItem], generated: str) -> st
 
 
 def site_files(stored: Sequence[tuple[Brief, str]], teams: Iterable[str], generated: str,
-               delivery: bool, model: str) -> dict[str, str]:
+               delivery: bool, model: str, insight: str = "") -> dict[str, str]:
     """Every page of the site (relative path → text) but the delivery report: the index, each
     brief as HTML and Markdown, and each team's inbox."""
     briefs = [brief for brief, _ in stored]
     inbox = inboxes(briefs, teams)
-    files = {INDEX: index_page(briefs, inbox, generated, delivery, model)}
+    files = {INDEX: index_page(briefs, inbox, generated, delivery, model, insight)}
     for brief, markdown in stored:
         files[brief_page(brief.key)] = brief_html(brief)
         files[brief_markdown(brief.key)] = markdown
