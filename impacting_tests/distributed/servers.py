@@ -164,29 +164,22 @@ def dagster_home(folder: Path) -> Path:
     return folder
 
 
-def start_worker(name: str, env: dict[str, str], logs: Path) -> subprocess.Popen:
-    """One Celery worker, as deploy/ starts it: one step at a time (`--concurrency=1`), run from
-    the checkout (relative paths as in the image)."""
-    log = logs / f"{name}.log"
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A process from the checkout (relative paths as in the image), in a session of its own so
+    that `stop` ends whatever it starts, its output in `log`."""
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / WORKER_COMMAND[0]), *WORKER_COMMAND[1:], "-n", name, *WORKER_OPTIONS],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for(lambda: b" ready." in log.read_bytes(), f"Celery worker {name}", seconds=180,
+        return subprocess.Popen([str(BIN / command[0]), *command[1:]], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def worker_ready(process: subprocess.Popen, log: Path) -> None:
+    wait_for(lambda: b" ready." in log.read_bytes(), f"Celery worker ({log.name})", seconds=300,
              process=process, log=log)
-    return process
 
 
-def start_daemon(env: dict[str, str], logs: Path) -> subprocess.Popen:
-    """The Dagster daemon (run queue, backfills, schedules, sensors) on the checkout's workspace."""
-    log = logs / "daemon.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / DAEMON_COMMAND[0]), *DAEMON_COMMAND[1:]],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+def daemon_ready(process: subprocess.Popen, log: Path) -> None:
     wait_for(lambda: b"QUEUED_RUN_COORDINATOR" in log.read_bytes() or b"Instance is configured" in
-             log.read_bytes(), "Dagster daemon", seconds=180, process=process, log=log)
-    return process
+             log.read_bytes(), "Dagster daemon", seconds=300, process=process, log=log)
 
 
 @contextmanager
@@ -206,12 +199,21 @@ def cluster(folder: Path, settings: dict[str, str], workers: int = 2, daemon: bo
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         env.update(stack.enter_context(postgres()))
         env.update(stack.enter_context(redis()))
-        processes = []
+        processes: list[subprocess.Popen] = []
         stack.callback(lambda: [stop(p) for p in reversed(processes)])
+        # Started together, then awaited: each spends its first seconds importing Dagster.
+        waiting = []
         for n in range(1, workers + 1):
-            processes.append(start_worker(f"worker-{n}", env, logs))
+            # a Celery worker as deploy/ starts it: one step at a time (`--concurrency=1`)
+            log = logs / f"worker-{n}.log"
+            processes.append(start([*WORKER_COMMAND, "-n", f"worker-{n}", *WORKER_OPTIONS], env, log))
+            waiting.append((worker_ready, processes[-1], log))
         if daemon:
-            processes.append(start_daemon(env, logs))
+            # the run queue, backfills, run monitoring, schedules and sensors
+            processes.append(start(DAEMON_COMMAND, env, logs / "daemon.log"))
+            waiting.append((daemon_ready, processes[-1], logs / "daemon.log"))
+        for ready, process, log in waiting:
+            ready(process, log)
         yield env
 
 

@@ -2,28 +2,43 @@
 Redis as Celery's broker and backend, two Celery worker processes and the Dagster daemon.
 
 One module-scoped deployment serves every test: the nightly run is launched as the schedule
-launches it (queued, then started by the daemon, its steps executed by the workers), compared with
-an in-process run of the same sample, then the embedding cache is emptied and rebuilt by a
-4-partition backfill. `make test-distributed` runs these (`pytest -m distributed`).
+launches it (queued, then started by the daemon, its steps executed by the workers) on a slice of
+the sample, compared with an in-process run of the same slice (run at the same time, in a process
+of its own), then the embedding cache is emptied and rebuilt by a 4-partition backfill, and a run
+killed while holding a pool slot is failed and its slot freed by the daemon's run monitoring.
+Every server, worker and the daemon run with deploy/dagster.yaml as their instance file.
+`make test-distributed` runs these (`pytest -m distributed`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import numpy as np
 import psycopg2
 import pytest
+from dagster._core.events import DagsterEvent, DagsterEventType
 
 from impacting.defs.resources import WAREHOUSE_POOL
 from impacting.language.encoder import CACHE_TABLE
 from impacting.settings import var
-from impacting_tests.conftest import SAMPLE, assert_same_content, published_content, run_pipeline
-from impacting_tests.distributed.servers import ROOT, cluster, dagster
+from impacting_tests.conftest import (
+    INSIGHT_OPEN,
+    INSIGHT_PARENTS,
+    INSIGHT_PAST,
+    assert_same_content,
+    copy_delivery,
+    copy_sample,
+    published_content,
+)
+from impacting_tests.distributed.servers import ROOT, cluster, dagster, start, stop
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow, pytest.mark.timeout(3600)]
 
@@ -36,20 +51,52 @@ def _working(warehouse) -> str:
     return str(warehouse.with_name(warehouse.stem + ".work") / "working.duckdb")
 
 
+# The in-process run, in a process of its own so that it runs while the deployment starts and
+# runs the same job: the test's wall time is the longer of the two, not their sum.
+IN_PROCESS = ("import json, sys; from pathlib import Path; "
+              "from impacting_tests.conftest import failures, run_pipeline; "
+              "result = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), **json.loads(sys.argv[3])); "
+              "sys.exit(0 if result.success else print(failures(result)) or 1)")
+# Both runs: two cross-validation folds for the team model (no compared table depends on them).
+SETTINGS = {var("triage.cv_folds"): "2"}
+# A run that dies holding a pool slot: a pool of its own, so that it blocks none of the runs here.
+PROBE_POOL = "impacting_killed_run_probe"
+
+
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """The nightly job in one process on the sample: what the distributed run must equal."""
-    warehouse = tmp_path_factory.mktemp("in_process") / "impacting.duckdb"
-    result = run_pipeline(SAMPLE, warehouse)
-    assert result.success
+def export(tmp_path_factory) -> Path:
+    """A slice of the sample: its 20 small design documents across SIGs, 3 open requests and the
+    delivery stories of 3 projects (the slice the insight tests run on). Every compared table
+    has rows, and a run embeds a quarter of what the whole sample takes, which keeps this test
+    within CI's time on two cores; every step of the job runs all the same."""
+    folder = tmp_path_factory.mktemp("export")
+    return copy_delivery(copy_sample(folder, INSIGHT_PAST + INSIGHT_OPEN), INSIGHT_PARENTS)
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory, export):
+    folder = tmp_path_factory.mktemp("in_process")
+    warehouse, log = folder / "impacting.duckdb", folder / "run.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "IMPACTING_", "JIRA_"))}
+    process = start([Path(sys.executable).name, "-c", IN_PROCESS, str(export), str(warehouse),
+                     json.dumps(SETTINGS)], {**env, "PYTHONPATH": str(ROOT)}, log)
+    yield process, warehouse, log
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def reference(in_process):
+    """The nightly job in one process on the same export: what the distributed run must equal."""
+    process, warehouse, log = in_process
+    assert process.wait(timeout=RUN_SECONDS) == 0, log.read_text(errors="replace")[-5000:]
     return warehouse
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, reference):
+def deployment(tmp_path_factory, export, in_process):
     folder = tmp_path_factory.mktemp("deployment")
     warehouse = folder / "warehouse" / "impacting.duckdb"
-    settings = {var("warehouse.path"): str(warehouse), var("source.export_dir"): str(SAMPLE),
+    settings = {**SETTINGS, var("warehouse.path"): str(warehouse), var("source.export_dir"): str(export),
                 var("site.site_dir"): str(folder / "site"),
                 var("distributed.embedding_partitions"): str(PARTITIONS),
                 # a cron that cannot fire while the test runs (the schedule is on by default)
@@ -59,7 +106,25 @@ def deployment(tmp_path_factory, reference):
             if name.startswith(("DAGSTER_", "IMPACTING_")):
                 patch.setenv(name, value)
         with dg.DagsterInstance.get() as instance:
-            yield {"env": env, "instance": instance, "warehouse": warehouse}
+            yield {"env": env, "instance": instance, "warehouse": warehouse, "folder": folder,
+                   "killed": _killed_run(instance)}
+
+
+def _killed_run(instance: dg.DagsterInstance) -> str:
+    """A run that started, claimed a pool slot for a step and was then killed: no process will
+    ever report its end. Only run monitoring (deploy/dagster.yaml) can fail it and free the slot;
+    it runs out of time after a second (`dagster/max_runtime`)."""
+    run_id = str(uuid.uuid4())
+    instance.add_run(dg.DagsterRun(job_name="nightly", run_id=run_id, status=dg.DagsterRunStatus.NOT_STARTED,
+                                   tags={"dagster/max_runtime": "1"}))
+    instance.report_dagster_event(
+        DagsterEvent(DagsterEventType.RUN_START.value, job_name="nightly"), run_id)
+    # as a run's coordinator does before its first step in a pool: the pool gets the default limit
+    instance.event_log_storage.initialize_concurrency_limit_to_default(PROBE_POOL)
+    claim = instance.event_log_storage.claim_concurrency_slot(PROBE_POOL, run_id, "documents")
+    assert claim.is_claimed, "the pool had a free slot"
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+    return run_id
 
 
 def _wait(instance: dg.DagsterInstance, run_ids: list[str]) -> list[dg.DagsterRun]:
@@ -151,7 +216,7 @@ def test_a_four_partition_backfill_leaves_the_same_embedding_cache(deployment, b
         assert run.status == dg.DagsterRunStatus.SUCCESS, _step_failures(instance, run.run_id)
     rebuilt = _cache(_working(deployment["warehouse"]))
     single_process = _cache(_working(reference), prose_only=True)
-    assert len(single_process) > 1000, "the sample's prose is embedded"
+    assert len(single_process) > 300, "the slice's prose is embedded"
     assert rebuilt.keys() == single_process.keys()
     worst = max(float(np.abs(rebuilt[key] - single_process[key]).max()) for key in rebuilt)
     assert worst < 1e-5, f"vectors differ by up to {worst}"
@@ -182,5 +247,20 @@ def test_steps_that_write_the_working_duckdb_never_overlapped(deployment, nightl
                 spans.append((started[event.step_key], entry.timestamp, f"{run.run_id[:8]}:{event.step_key}"))
     spans.sort()
     assert len(spans) > 30
-    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
-        assert start >= end, f"{second} started before {first} ended"
+    for (_, end, first), (begin, _, second) in zip(spans, spans[1:], strict=False):
+        assert begin >= end, f"{second} started before {first} ended"
+
+
+def test_run_monitoring_fails_a_killed_run_and_frees_its_pool_slot(deployment):
+    """A run killed mid-step held its pool slot for ever and blocked every later run (the reason
+    the checkout's instance has no pool limit). With deploy/dagster.yaml's run monitoring the
+    daemon marks such a run failed and gives its slots back."""
+    instance, run_id = deployment["instance"], deployment["killed"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if run_id not in instance.event_log_storage.get_concurrency_run_ids():
+            break
+        time.sleep(5)
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+    info = instance.event_log_storage.get_concurrency_info(PROBE_POOL)
+    assert (info.slot_count, info.claimed_slots) == (1, []), "the slot of the killed run is free again"

@@ -45,6 +45,35 @@ def test_the_instance_file_is_valid_dagster_configuration(tmp_path):
     assert config["storage"]["postgres"]["postgres_db"]["password"] == {"env": "DAGSTER_POSTGRES_PASSWORD"}
     assert config["concurrency"]["pools"]["default_limit"] == 1
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    # A killed run is failed and its pool slot freed, or it would block every later run.
+    monitoring = config["run_monitoring"]
+    assert monitoring["enabled"] and monitoring["free_slots_after_run_end_seconds"] > 0
+    assert 0 < monitoring["max_runtime_seconds"] and 0 < monitoring["start_timeout_seconds"]
+
+
+def test_the_instance_limits_the_pool_the_code_declares(tmp_path, monkeypatch):
+    """The limit applies to WAREHOUSE_POOL: the instance built from deploy/dagster.yaml (Postgres
+    settings aside) gives that pool one slot."""
+    import dagster as dg
+
+    from impacting.defs.resources import WAREHOUSE_POOL
+
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text(encoding="utf-8"))
+    del config["storage"]  # a local instance: the pool settings are what is checked here
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.event_log_storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
+        assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).slot_count == 1
+
+
+def test_the_helm_values_carry_the_same_pool_limit_and_run_monitoring():
+    values = yaml.safe_load((DEPLOY / "k8s" / "values.yaml").read_text(encoding="utf-8"))
+    instance = yaml.safe_load((DEPLOY / "dagster.yaml").read_text(encoding="utf-8"))
+    assert values["concurrency"]["pools"]["defaultLimit"] == instance["concurrency"]["pools"]["default_limit"]
+    monitoring = values["dagsterDaemon"]["runMonitoring"]
+    assert monitoring["enabled"] and monitoring["freeSlotsAfterRunEndSeconds"] == (
+        instance["run_monitoring"]["free_slots_after_run_end_seconds"])
 
 
 def test_the_worker_file_is_valid_celery_executor_configuration(monkeypatch):
