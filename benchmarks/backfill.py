@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dagster as dg  # noqa: E402
 import duckdb  # noqa: E402
 
-from impacting.language.encoder import CACHE_TABLE  # noqa: E402
+from impacting.language.encoder import CACHE_TABLE, create_cache_table  # noqa: E402
 from impacting.settings import var  # noqa: E402
 from impacting_tests.conftest import SAMPLE, run_pipeline  # noqa: E402
 from impacting_tests.distributed.servers import ROOT, cluster, dagster  # noqa: E402
@@ -108,6 +108,7 @@ def main() -> None:
     rows = []
     for workers in args.workers:
         with duckdb.connect(str(working)) as con:
+            create_cache_table(con)  # the ingest alone embeds nothing: no cache table yet
             con.execute(f"DELETE FROM {CACHE_TABLE}")
             [(documents,)] = con.execute(
                 "SELECT count(*) FROM documents WHERE extraction_status = 'ok'").fetchall()
