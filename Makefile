@@ -65,7 +65,8 @@ $(DUCKDB1)/.installed:
 test-distributed: install postgres-redis
 	$(BIN)/pytest -m distributed
 
-# Debian's postgresql and redis-server, installed when missing (as root), as `chromium` is.
+# Debian's postgresql (15 on Debian 12, as in deploy/: postgres:15) and redis-server, installed when
+# missing (as root), as `chromium` is.
 postgres-redis:
 	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; } || { \
 		if [ "$$(id -u)" = 0 ]; then \
