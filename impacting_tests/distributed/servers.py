@@ -32,6 +32,7 @@ DATABASE = "dagster"
 WORKER_COMMAND = ["dagster-celery", "worker", "start", "-A", "dagster_celery.app", "-y", "deploy/celery.yaml"]
 WORKER_OPTIONS = ["--", "--concurrency=1"]
 DAEMON_COMMAND = ["dagster-daemon", "run", "-w", "workspace.yaml"]
+MIGRATE_COMMAND = ["dagster", "instance", "migrate"]
 
 
 def free_port() -> int:
@@ -199,6 +200,9 @@ def cluster(folder: Path, settings: dict[str, str], workers: int = 2, daemon: bo
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         env.update(stack.enter_context(postgres()))
         env.update(stack.enter_context(redis()))
+        # The schema first, once, as deploy/docker-compose.yml's `instance-migrate` does: workers and
+        # the daemon starting together on an empty database would each create it, and race.
+        dagster(env, *MIGRATE_COMMAND[1:])
         processes: list[subprocess.Popen] = []
         stack.callback(lambda: [stop(p) for p in reversed(processes)])
         # Started together, then awaited: each spends its first seconds importing Dagster.

@@ -7,7 +7,14 @@ import pytest
 import yaml
 
 from impacting.settings import GROUPS
-from impacting_tests.distributed.servers import DAEMON_COMMAND, DEPLOY, ROOT, WORKER_COMMAND, WORKER_OPTIONS
+from impacting_tests.distributed.servers import (
+    DAEMON_COMMAND,
+    DEPLOY,
+    MIGRATE_COMMAND,
+    ROOT,
+    WORKER_COMMAND,
+    WORKER_OPTIONS,
+)
 
 COMPOSE = DEPLOY / "docker-compose.yml"
 DECLARED = {info.json_schema_extra["env"] for group in GROUPS for info in group.model_fields.values()}
@@ -111,6 +118,10 @@ def test_compose_runs_what_the_distributed_tests_run():
     services = _compose()["services"]
     assert services["worker"]["command"] == [*WORKER_COMMAND, "-n", "worker", *WORKER_OPTIONS]
     assert services["daemon"]["command"] == DAEMON_COMMAND
+    assert services["instance-migrate"]["command"] == MIGRATE_COMMAND
+    for name in ("webserver", "daemon", "worker"):
+        migrate = services[name]["depends_on"]["instance-migrate"]
+        assert migrate["condition"] == "service_completed_successfully"
     environment = services["worker"]["environment"]
     assert environment["IMPACTING_EXECUTOR"] == "celery"
     for relative in ("deploy/celery.yaml", "workspace.yaml"):
