@@ -187,8 +187,6 @@ def published_content(path: Path) -> dict[str, pd.DataFrame]:
             if not declared.published or not declared.stable_columns:
                 continue  # e.g. run_failures: nothing in it but run ids and times
             columns = [c.name for c in declared.stable_columns]
-            if not columns:  # e.g. run_failures: nothing in it is the same from run to run
-                continue
             quoted = ", ".join(f'"{c}"' for c in columns)
             frame = con.execute(f"SELECT {quoted} FROM {declared.qualified}").df()
             out[declared.qualified] = frame.sort_values(columns, kind="stable", key=_sortable,
