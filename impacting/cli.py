@@ -1,5 +1,5 @@
 """The `impacting` command line: `impacting run [--select SELECTION]`, `triage`, `summarise`,
-`feedback`, `eval`, `export` and `config`."""
+`feedback`, `eval`, `bench`, `export` and `config`."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_summarise_parser(commands)
     _add_triage_parser(commands)
     _add_eval_parser(commands)
+    _add_bench_parser(commands)
     export = commands.add_parser(
         "export", help="write the analyst tables as Parquet files, for tools that read no DuckDB",
         description="Read the published warehouse read-only and write one <table>.parquet per "
@@ -75,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _eval(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "run":
         return _run(args.select, publish=not args.no_publish, verbose=args.verbose, full=args.full)
     parser.error(f"unknown command {args.command}")
@@ -145,6 +148,13 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
         print(f"impacting: done; working database {settings.working_dir / 'working.duckdb'} "
               "updated, nothing published")
     return 0
+
+
+def dagster_instance():
+    """The Dagster instance `impacting run` records runs in (see `_instance`)."""
+    import dagster as dg
+
+    return _instance(dg)
 
 
 def _check_routing(settings) -> None:
@@ -277,7 +287,8 @@ def _summarise(args) -> int:
         with open_workspace(settings.warehouse_path, shared_encoder(settings.language.embedding_model),
                             args.cache) as workspace:
             documents = find_documents(args.source, workspace, settings.warehouse_path)
-            results = summarise_documents(documents, workspace, config)
+            results = summarise_documents(documents, workspace, config, progress=lambda line: print(
+                f"impacting: {line}", file=sys.stderr, flush=True))
             note = workspace.note
     except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
@@ -418,6 +429,18 @@ def _eval(args) -> int:
     print(json.dumps(results, indent=2))
     print(f"impacting: results written to {path}", file=sys.stderr)
     return 0
+
+
+def _add_bench_parser(commands) -> None:
+    from impacting.benchmark.command import add_bench_parser
+
+    add_bench_parser(commands)
+
+
+def _bench(args) -> int:
+    from impacting.benchmark.command import run_bench
+
+    return run_bench(args)
 
 
 def _export(args) -> int:
