@@ -114,7 +114,7 @@ class Evaluation:
         return corpora[0], corpora[1]
 
     def progress(self, items: str, total: int) -> Progress:
-        """A progress report on this evaluation's log (sentences embedded, rate, time left)."""
+        """A progress report on this evaluation's log (texts embedded, rate, time left)."""
         return Progress(items, total, self.log, self.cache.encoder)
 
     @cached_property

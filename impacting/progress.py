@@ -1,4 +1,4 @@
-"""Progress of long work, said at a sensible interval: how many items of how many, the sentences
+"""Progress of long work, said at a sensible interval: how many items of how many, the texts
 the encoder has embedded meanwhile, the rate, and about how long is left.
 
 A loop makes one :class:`Progress` and calls :meth:`Progress.advance` per item (or hands
@@ -28,7 +28,7 @@ def duration(seconds: float) -> str:
 
 class Progress:
     """Progress through `total` `items` (e.g. documents); `encoder` (optional) is the process's
-    encoder, whose forward passes are counted as sentences embedded."""
+    encoder, whose forward passes are counted as texts embedded."""
 
     def __init__(self, items: str, total: int, say: Callable[[str], None] | None,
                  encoder=None, interval: float = INTERVAL, clock: Callable[[], float] = time.monotonic):
@@ -56,16 +56,16 @@ class Progress:
             self.say(self.line(now))
 
     def finish(self) -> None:
-        """Says the closing line (items, sentences embedded, rate, time taken)."""
+        """Says the closing line (items, texts embedded, rate, time taken)."""
         if self.say is not None:
             elapsed = max(self.clock() - self.started, 1e-9)
             embedded = self._texts() - self.texts_before
             self.say(f"progress: {self.done:,}/{self.total:,} {self.items} done in {duration(elapsed)}"
-                     + (f", {embedded:,} sentences embedded ({embedded / elapsed:,.0f}/s)"
+                     + (f", {embedded:,} texts embedded ({embedded / elapsed:,.0f}/s)"
                         if self.encoder is not None else ""))
 
     def line(self, now: float | None = None) -> str:
-        """Where the work stands: `progress: 120/432 documents (28%), 9,812 sentences embedded
+        """Where the work stands: `progress: 120/432 documents (28%), 9,812 texts embedded
         (61/s), 0.9 documents/s, about 6 min left`."""
         elapsed = max((self.clock() if now is None else now) - self.started, 1e-9)
         rate = self.done / elapsed
@@ -73,7 +73,7 @@ class Progress:
         parts = [f"progress: {self.done:,}/{self.total:,} {self.items} ({share:.0%})"]
         if self.encoder is not None:
             embedded = self._texts() - self.texts_before
-            parts.append(f"{embedded:,} sentences embedded ({embedded / elapsed:,.0f}/s)")
+            parts.append(f"{embedded:,} texts embedded ({embedded / elapsed:,.0f}/s)")
         parts.append(f"{rate:,.2f} {self.items}/s")
         if self.done:
             parts.append(f"about {duration((self.total - self.done) / rate)} left")

@@ -29,14 +29,14 @@ def test_progress_speaks_at_the_interval_with_counts_rate_and_time_left():
     clock.now += 1
     encoder.stats.texts += 50
     progress.advance()
-    assert said == ["progress: 10/100 documents (10%), 500 sentences embedded (50/s), 1.00 documents/s, "
+    assert said == ["progress: 10/100 documents (10%), 500 texts embedded (50/s), 1.00 documents/s, "
                     "about 2 min left"]
     progress.update(20)  # no time has passed: quiet
     assert len(said) == 1
     clock.now += 110
     progress.update(100, 100)  # the last item: the closing line says it, not a progress line
     progress.finish()
-    assert said[1:] == ["progress: 100/100 documents done in 2 min, 500 sentences embedded (4/s)"]
+    assert said[1:] == ["progress: 100/100 documents done in 2 min, 500 texts embedded (4/s)"]
 
 
 def test_durations_read_naturally():
