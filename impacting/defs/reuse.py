@@ -73,7 +73,7 @@ class Reuse:
     def __init__(self, context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection,
                  inputs: Sequence[Table], outputs: Sequence[Table],
                  files: Callable[[], dict] = dict, **settings):
-        self.outputs, self.files = tuple(outputs), files
+        self.context, self.outputs, self.files = context, tuple(outputs), files
         self.inputs = inputs_fingerprint(con, inputs, **settings)
         self.outputs_before = outputs_fingerprint(con, self.outputs, **files())
         self.previous = unchanged(context, self.inputs, self.outputs_before)
@@ -82,14 +82,31 @@ class Reuse:
             context.log.info(f"inputs unchanged since run {run}: nothing recomputed")
 
     def results(self) -> list[dg.MaterializeResult]:
-        """One result per selected asset, re-reporting the last one as skipped."""
-        return [dg.MaterializeResult(asset_key=key, metadata=skipped(previous, self.inputs,
+        """One result per selected asset, re-reporting the last one as skipped, each after the
+        assets of the same step it depends on (Dagster wants a multi-asset's in that order)."""
+        previous = self.previous or {}
+        return [dg.MaterializeResult(asset_key=key, metadata=skipped(previous[key], self.inputs,
                                                                      self.outputs_before))
-                for key, previous in (self.previous or {}).items()]
+                for key in dependency_order(self.context, list(previous))]
 
     def record(self, con: duckdb.DuckDBPyConnection) -> dict:
         """Metadata for a step that computed: its fingerprints, the outputs' taken now."""
         return recorded(self.inputs, outputs_fingerprint(con, self.outputs, **self.files()))
+
+
+def dependency_order(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> list[dg.AssetKey]:
+    """`keys` (assets of this step) ordered so that each comes after those it depends on."""
+    specs = {spec.key: spec for spec in context.assets_def.specs}
+    needs = {key: {dep.asset_key for dep in specs[key].deps} & set(keys) if key in specs else set()
+             for key in keys}
+    ordered: list[dg.AssetKey] = []
+    while needs:
+        ready = [key for key, deps in needs.items() if deps <= set(ordered)] or list(needs)
+        ready.sort(key=lambda key: key.to_user_string())
+        ordered += ready
+        for key in ready:
+            del needs[key]
+    return ordered
 
 
 def file_state(path) -> dict:
