@@ -167,6 +167,10 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     settings = triage.settings()
     config = TeamModelConfig.from_settings(settings)
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [*CORPUS_INPUTS, TEAM_FEEDBACK], [MODELS],
+                      model=language.encoder().model_id, config=config, tolerance=settings.recall_tolerance)
+        if reuse.previous:
+            return reuse.results()[0]
         past = corpus_requests(con, PAST)
         registry = _registry(con, warehouse)
         if not len(past):
@@ -191,7 +195,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             f"SELECT version, status, candidate, training_requests, cv_notify_recall, "
             f"cv_reading_saved, cv_recall_at_3, cv_micro_f1, status_reason "
             f"FROM {MODELS.qualified} ORDER BY trained_at DESC LIMIT 10").df()
-        metadata = table_metadata(con, MODELS)
+        metadata = table_metadata(con, MODELS) | reuse.record(con)
     candidates = pd.DataFrame([
         {"candidate": name, **{k: v for k, v in figures.items() if k != "f1_threshold"}}
         for name, figures in model.cv.get("candidates", {}).items()])
