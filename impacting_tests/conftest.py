@@ -184,7 +184,7 @@ def published_content(path: Path) -> dict[str, pd.DataFrame]:
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
         for declared in ALL_TABLES:
-            if not declared.published:
+            if not declared.published or not declared.stable_columns:  # e.g. run_failures: all volatile
                 continue
             columns = [c.name for c in declared.stable_columns]
             quoted = ", ".join(f'"{c}"' for c in columns)
