@@ -8,7 +8,9 @@
 """
 
 import json
+import shutil
 
+import duckdb
 import pytest
 
 from impacting_tests.conftest import (
@@ -46,7 +48,36 @@ def kep_runs(tmp_path_factory):
     alerts_after_first = _query(warehouse, "SELECT request_key, recipient_kind, recipient, "
                                 "first_alerted_at FROM alerts ORDER BY ALL")
     second = _run(export, warehouse)
+    shutil.copytree(warehouse.parent, root / "after_second")  # for the retraining test
     return warehouse, first, second, alerts_after_first
+
+
+@pytest.fixture(scope="module")
+def retrained(kep_runs):
+    """A third run that retrains (different CV folds) while the model in service is recorded as
+    better on recall@3 than any retrain can be: the new model must be rejected and the old one
+    keep serving."""
+    warehouse, *_ = kep_runs
+    copy = warehouse.parent.parent / "after_second" / warehouse.name
+    working = copy.parent / "impacting.work" / "working.duckdb"
+    [(serving,)] = _query(working, "SELECT version FROM models WHERE status = 'accepted'")
+    with duckdb.connect(str(working)) as con:
+        con.execute("UPDATE models SET cv_recall_at_3 = 1.5 WHERE version = ?", [serving])
+    third = run_pipeline(copy.parent.parent / "export", copy, IMPACTING_TRIAGE_CV_FOLDS="3")
+    assert third.success, failures(third)
+    return copy, serving, materialisations(third)
+
+
+@pytest.fixture(scope="module")
+def widened(retrained):
+    """A fourth run on the same warehouse: notify for 60% recall, ask as unsure down to 99.9%,
+    with no reading budget and any recall accepted, so the new model serves with a wide band."""
+    warehouse, *_ = retrained
+    fourth = run_pipeline(warehouse.parent.parent / "export", warehouse, IMPACTING_TRIAGE_CV_FOLDS="3",
+                          IMPACTING_TRIAGE_TARGET_RECALL="0.6", IMPACTING_TRIAGE_UNSURE_RECALL="0.999",
+                          IMPACTING_TRIAGE_READING_BUDGET="1.0", IMPACTING_TRIAGE_RECALL_TOLERANCE="1.0")
+    assert fourth.success, failures(fourth)
+    return warehouse
 
 
 def test_every_open_request_gets_decisions_similar_projects_and_alerts(kep_runs):
@@ -89,6 +120,26 @@ def test_a_second_run_retrains_nothing_and_raises_no_alert_twice(kep_runs):
     assert _query(warehouse, "SELECT request_key, recipient_kind, recipient, first_alerted_at "
                   "FROM alerts ORDER BY ALL") == alerts_after_first
     assert _query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1") == [("accepted", 1)]
+
+
+@pytest.mark.timeout(2400)  # its fixtures run the pipeline three times
+def test_a_retrained_model_worse_on_recall_at_3_is_rejected_and_the_accepted_one_keeps_serving(retrained):
+    warehouse, serving, third = retrained
+    assert third["team_model"]["trained"].value is True
+    statuses = dict(_query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1"))
+    assert statuses == {"accepted": 1, "rejected": 1}
+    [(reason,)] = _query(warehouse, "SELECT status_reason FROM models WHERE status = 'rejected'")
+    assert "recall_at_3" in reason and serving in reason
+    assert _query(warehouse, "SELECT DISTINCT model_version FROM team_predictions") == [(serving,)]
+
+
+@pytest.mark.timeout(2400)
+def test_the_unsure_band_asks_teams_below_the_notify_threshold_to_look(widened):
+    unsure = _query(widened, "SELECT team, probability, threshold, reason FROM team_predictions "
+                    "WHERE decision = 'unsure'")
+    assert unsure, _query(widened, "SELECT team, probability, threshold, decision FROM team_predictions")
+    for team, p, threshold, reason in unsure:
+        assert p < threshold and team in reason
 
 
 def _jira_export(root):
