@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from impacting.benchmark.command import add_bench_parser, run_bench
 from impacting.settings import var
 
 EXAMPLE_QUERIES = (
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_summarise_parser(commands)
     _add_triage_parser(commands)
     _add_eval_parser(commands)
-    _add_bench_parser(commands)
+    add_bench_parser(commands)
     export = commands.add_parser(
         "export", help="write the analyst tables as Parquet files, for tools that read no DuckDB",
         description="Read the published warehouse read-only and write one <table>.parquet per "
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "export":
         return _export(args)
     if args.command == "bench":
-        return _bench(args)
+        return run_bench(args)
     if args.command == "run":
         return _run(args.select, publish=not args.no_publish, verbose=args.verbose, full=args.full)
     parser.error(f"unknown command {args.command}")
@@ -153,13 +154,6 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
         print(f"impacting: done; working database {settings.working_dir / 'working.duckdb'} "
               "updated, nothing published")
     return 0
-
-
-def dagster_instance():
-    """The Dagster instance `impacting run` records runs in (see `_instance`)."""
-    import dagster as dg
-
-    return _instance(dg)
 
 
 def _check_routing(settings) -> None:
@@ -434,18 +428,6 @@ def _eval(args) -> int:
     print(json.dumps(results, indent=2))
     print(f"impacting: results written to {path}", file=sys.stderr)
     return 0
-
-
-def _add_bench_parser(commands) -> None:
-    from impacting.benchmark.command import add_bench_parser
-
-    add_bench_parser(commands)
-
-
-def _bench(args) -> int:
-    from impacting.benchmark.command import run_bench
-
-    return run_bench(args)
 
 
 def _export(args) -> int:

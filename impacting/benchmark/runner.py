@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     from impacting.language.encoder import shared_encoder
     from impacting.settings import Settings
 
-    recorded = newest_run_figures(_instance())
+    recorded = newest_run_figures()
     encoder = shared_encoder(Settings.from_env().language.embedding_model)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out.write_text(json.dumps({
@@ -42,13 +42,6 @@ def main(argv: list[str]) -> int:
         "children_peak_rss_mib": round(children.ru_maxrss / 1024, 1),
     }, indent=1), encoding="utf-8")
     return status
-
-
-def _instance():
-    """The instance `impacting run` recorded in (DAGSTER_HOME, which the bench sets)."""
-    from impacting.cli import dagster_instance
-
-    return dagster_instance()
 
 
 if __name__ == "__main__":

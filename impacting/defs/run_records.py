@@ -8,8 +8,10 @@ import dagster as dg
 from impacting.defs.reuse import SKIPPED
 
 
-def newest_run_figures(instance: dg.DagsterInstance) -> dict:
-    """The newest run's id, its steps' seconds and the assets it re-reported unchanged."""
+def newest_run_figures() -> dict:
+    """The newest run's id, its steps' seconds and the assets it re-reported unchanged, from the
+    instance DAGSTER_HOME names (where `impacting run` recorded it)."""
+    instance = dg.DagsterInstance.get()
     runs = instance.get_runs(limit=1)
     if not runs:
         return {"run_id": None, "steps": {}, "skipped": []}
