@@ -1,5 +1,5 @@
 """The `impacting` command line: `impacting run [--select SELECTION]`, `triage`, `summarise`,
-`feedback`, `eval`, `export` and `config`."""
+`feedback`, `eval`, `bench`, `export` and `config`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from impacting.benchmark.command import add_bench_parser, run_bench
 from impacting.settings import var
 
 EXAMPLE_QUERIES = (
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_summarise_parser(commands)
     _add_triage_parser(commands)
     _add_eval_parser(commands)
+    add_bench_parser(commands)
     export = commands.add_parser(
         "export", help="write the analyst tables as Parquet files, for tools that read no DuckDB",
         description="Read the published warehouse read-only and write one <table>.parquet per "
@@ -75,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _eval(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "bench":
+        return run_bench(args)
     if args.command == "run":
         return _run(args.select, publish=not args.no_publish, verbose=args.verbose, full=args.full)
     parser.error(f"unknown command {args.command}")
@@ -286,7 +290,8 @@ def _summarise(args) -> int:
         with open_workspace(settings.warehouse_path, shared_encoder(settings.language.embedding_model),
                             args.cache) as workspace:
             documents = find_documents(args.source, workspace, settings.warehouse_path)
-            results = summarise_documents(documents, workspace, config)
+            results = summarise_documents(documents, workspace, config, progress=lambda line: print(
+                f"impacting: {line}", file=sys.stderr, flush=True))
             note = workspace.note
     except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)

@@ -35,6 +35,7 @@ from impacting.language.encoder import EmbeddingCache
 from impacting.language.summarise import Degree, main_sections, select_sentences
 from impacting.language.vectors import embed_chunks, prose_chunks
 from impacting.people.evaluate import briefs_section as people_briefs
+from impacting.progress import Progress
 from impacting.settings import ThemeSettings, TriageSettings
 from impacting.triage.corpus import Corpus, Request, represent
 from impacting.triage.evaluate import similar_section as triage_similar
@@ -105,8 +106,16 @@ class Evaluation:
     @cached_property
     def triage_corpora(self) -> tuple[Corpus, Corpus]:
         """Train and test records as triage sees them (passages, vectors, words), built once."""
-        return (represent([Request.from_bench(r) for r in self.train], self.cache),
-                represent([Request.from_bench(r) for r in self.test], self.cache))
+        corpora = []
+        for name, records in (("train records", self.train), ("test records", self.test)):
+            progress = self.progress(name, len(records))
+            corpora.append(represent([Request.from_bench(r) for r in records], self.cache, progress.update))
+            progress.finish()
+        return corpora[0], corpora[1]
+
+    def progress(self, items: str, total: int) -> Progress:
+        """A progress report on this evaluation's log (texts embedded, rate, time left)."""
+        return Progress(items, total, self.log, self.cache.encoder)
 
     @cached_property
     def team_model(self) -> TeamModel:
@@ -157,7 +166,9 @@ def summary_section(run: Evaluation) -> dict[str, Any]:
     methods = ("ours", "lead", "lexrank", "centroid")
     scores: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
     keys = []
+    progress = run.progress("test documents summarised", len(run.test))
     for record in run.test:
+        progress.advance()
         reference = reference_text(record.get("reference_summary") or "")
         length = len(reference.split())
         if length < MIN_REFERENCE_WORDS:

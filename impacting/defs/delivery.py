@@ -29,6 +29,7 @@ from impacting.defs.resources import (
     SiteResource,
     WarehouseResource,
 )
+from impacting.defs.reuse import Reuse, file_state
 from impacting.delivery.build import build_delivery, default_as_of
 from impacting.delivery.funnel import build_funnel, new_first_decisions, read_inputs, weekly_funnel
 from impacting.delivery.funnel_charts import funnel_summary, stages_chart, weekly_chart
@@ -48,12 +49,15 @@ from impacting.warehouse.tables import (
     DELIVERY_TEAM_SUMMARY,
     DELIVERY_TEAM_WEEKLY_FLOW,
     DELIVERY_WEEKLY_FLOW,
+    DOCUMENTS,
     FIRST_TEAM_DECISIONS,
     IMPACTING_FUNNEL,
     IMPACTING_FUNNEL_WEEKLY,
     PROJECTS,
     RAW_STATUSES,
     STATUS_CHANGES,
+    TEAM_FEEDBACK,
+    TEAM_PREDICTIONS,
 )
 
 GROUP = "delivery"
@@ -114,7 +118,20 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
              issue_source: IssueSourceResource, delivery: DeliveryResource, site: SiteResource):
     settings = delivery.settings()
     selected = {key.to_user_string() for key in context.selected_asset_keys}
+    written = [declared for declared in (*DELIVERY_TABLES, FIRST_TEAM_DECISIONS, IMPACTING_FUNNEL,
+                                         IMPACTING_FUNNEL_WEEKLY)
+               if table_key(declared).to_user_string() in selected]
+    report_page = SiteFolder(site.settings().site_dir).path / DELIVERY
+    # A live source's report is as of now, so it is made afresh every run.
+    moment = None if settings.as_of or issue_source.settings().kind == "export" else datetime.now(UTC)
     with warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [PROJECTS, STATUS_CHANGES, RAW_STATUSES, DOCUMENTS, TEAM_PREDICTIONS,
+                                     TEAM_FEEDBACK], written,
+                      lambda: file_state(report_page) if REPORT_KEY.to_user_string() in selected else {},
+                      settings=delivery.model_dump(), source=issue_source.describe(), moment=moment)
+        if reuse.previous:
+            yield from reuse.results()
+            return
         projects = read_table(con, PROJECTS)
         # Changes at the same instant are replayed in Jira's history order.
         changes = read_table(con, STATUS_CHANGES,
@@ -168,19 +185,23 @@ def delivery(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             "chart_weekly": dg.MetadataValue.md(image_markdown(weekly_view.title, weekly_view.png())),
         },
     }
+    charts = path = None
+    if REPORT_KEY.to_user_string() in selected:  # written first, so the record below includes it
+        charts = build_charts(data)
+        with failures():
+            path = write_report(data, SiteFolder(site.settings().site_dir).page(DELIVERY), charts)
+    with warehouse.open().connect() as con:
+        recorded = reuse.record(con)
     if table_key(FIRST_TEAM_DECISIONS).to_user_string() in selected:
         yield dg.MaterializeResult(asset_key=table_key(FIRST_TEAM_DECISIONS),
-                                   metadata={"requests_first_triaged": len(first)})
+                                   metadata={"requests_first_triaged": len(first)} | recorded)
     for declared in (*DELIVERY_TABLES, IMPACTING_FUNNEL, IMPACTING_FUNNEL_WEEKLY):
         if declared.name in selected:
-            yield dg.MaterializeResult(asset_key=declared.name,
-                                       metadata=metadata[declared.name] | extra.get(declared.name, {}))
-    if REPORT_KEY.to_user_string() not in selected:
+            yield dg.MaterializeResult(asset_key=declared.name, metadata=metadata[declared.name] | recorded
+                                       | extra.get(declared.name, {}))
+    if path is None:
         return
-    charts = build_charts(data)
-    with failures():
-        path = write_report(data, SiteFolder(site.settings().site_dir).page(DELIVERY), charts)
-    yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata={
+    yield dg.MaterializeResult(asset_key=REPORT_KEY, metadata=recorded | {
         "path": dg.MetadataValue.path(str(path)),
         "size_bytes": path.stat().st_size,
         "as_of": dg.MetadataValue.timestamp(tables.as_of),

@@ -11,6 +11,7 @@ from impacting.defs.metadata import (
     table_metadata,
 )
 from impacting.defs.resources import WAREHOUSE_POOL, LanguageResource, WarehouseResource
+from impacting.defs.reuse import Reuse
 from impacting.language.analysis import EXECUTIVE
 from impacting.language.encoder import EmbeddingCache
 from impacting.language.nightly import chunk_documents, summarise_and_extract
@@ -40,17 +41,21 @@ def _cache_counts(cache: EmbeddingCache) -> dict[str, int]:
 def chunks(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
            language: LanguageResource) -> dg.MaterializeResult:
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [DOCUMENTS], [CHUNKS], model=language.encoder().model_id)
+        if reuse.previous:
+            return reuse.results()[0]
         cache = EmbeddingCache(con, language.encoder())
-        report = chunk_documents(con, cache)
+        report = chunk_documents(con, cache, progress=context.log.info)
         metadata = table_metadata(con, CHUNKS, ["document_id", "chunk_index", "kind", "text"])
         kinds = dict(con.execute(f"SELECT kind, count(*) FROM {CHUNKS.qualified} GROUP BY 1 "
                                  "ORDER BY 1").fetchall())
         [(prose_words,)] = con.execute(f"SELECT coalesce(sum(words), 0) FROM {CHUNKS.qualified} "
                                        "WHERE embedded").fetchall()
+        recorded = reuse.record(con)
     for problem in report.problems:
         context.log.warning(problem)
     context.log.info(f"embedded {cache.stats.embedded} texts, reused {cache.stats.reused}")
-    return dg.MaterializeResult(metadata=metadata | _cache_counts(cache) | {
+    return dg.MaterializeResult(metadata=metadata | _cache_counts(cache) | recorded | {
         "documents": report.succeeded,
         "prose_words": int(prose_words),
         "embedding_model": cache.encoder.model_id,
@@ -84,8 +89,15 @@ def summaries_and_keywords(context: dg.AssetExecutionContext, warehouse: Warehou
     config = language.config()
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [CHUNKS], [declared for declared in (SUMMARIES, KEYWORDS)
+                                               if declared.name in selected],
+                      model=language.encoder().model_id, settings=language.model_dump())
+        if reuse.previous:
+            yield from reuse.results()
+            return
         cache = EmbeddingCache(con, language.encoder())
-        report = summarise_and_extract(con, cache, config, write=selected)
+        report = summarise_and_extract(con, cache, config, write=selected, progress=context.log.info)
+        recorded = reuse.record(con)
         for problem in report.summaries.problems + report.keywords.problems:
             context.log.warning(problem)
         if SUMMARIES.name in selected:
@@ -94,7 +106,7 @@ def summaries_and_keywords(context: dg.AssetExecutionContext, warehouse: Warehou
                 f"FROM {SUMMARIES.qualified} WHERE kind = '{EXECUTIVE}' "
                 f"ORDER BY project_key, document_id LIMIT {GLANCE_ROWS}").df()
             yield dg.MaterializeResult(asset_key=SUMMARIES.name, metadata=table_metadata(
-                con, SUMMARIES) | _cache_counts(cache) | {
+                con, SUMMARIES) | _cache_counts(cache) | recorded | {
                 "documents": report.summaries.succeeded,
                 "template_sentences_skipped": len(report.corpus.template_sentences),
                 "method": "abstractive" if config.abstractive else "extractive",
@@ -112,7 +124,8 @@ def summaries_and_keywords(context: dg.AssetExecutionContext, warehouse: Warehou
                 LEFT JOIN {KEYWORDS.qualified} k ON k.document_id = d.document_id AND k.rank <= 5
                 GROUP BY ALL ORDER BY d.project_key, d.file_name LIMIT {GLANCE_ROWS}""").df()
             yield dg.MaterializeResult(asset_key=KEYWORDS.name, metadata=table_metadata(
-                con, KEYWORDS, ["document_id", "rank", "phrase", "score"]) | _cache_counts(cache) | {
+                con, KEYWORDS, ["document_id", "rank", "phrase", "score"]) | _cache_counts(cache)
+                | recorded | {
                 "documents": report.keywords.succeeded,
                 "corpus_documents": report.corpus.documents,
                 "at_a_glance": dg.MetadataValue.md(markdown_table(glance, width=600)),

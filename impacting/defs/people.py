@@ -28,6 +28,7 @@ from impacting.defs.resources import (
     TriageResource,
     WarehouseResource,
 )
+from impacting.defs.reuse import Reuse, file_state
 from impacting.language.encoder import EmbeddingCache
 from impacting.people.channels import Sender
 from impacting.people.insight import index_insight, request_themes
@@ -45,15 +46,36 @@ from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
     ALERT_DELIVERIES,
     BRIEFS,
+    CHUNKS,
+    DELIVERY_ISSUE_TIMES,
     DESCRIPTION_CHUNKS,
+    DOCUMENTS,
+    IMPACTING_FUNNEL,
+    IMPACTING_FUNNEL_WEEKLY,
     JIRA_COMMENTS,
+    KEYWORDS,
     MESSAGES,
     MODELS,
+    PROJECT_THEMES,
+    PROJECTS,
     REQUEST_SUMMARIES,
+    SIMILAR_PROJECTS,
+    TEAM_PREDICTIONS,
     TEMPLATE_PASSAGES,
+    THEME_SELECTION,
+    THEME_TRENDS,
+    THEMES,
+    TRIAGE_CORPUS,
 )
 
 GROUP = "people"
+# What a request's summaries are made of (the triage corpus's passages).
+REQUEST_INPUTS = (TRIAGE_CORPUS, DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES, CHUNKS, PROJECTS)
+# Everything a brief reads, and what the site's pages read besides the briefs.
+BRIEF_INPUTS = (*REQUEST_INPUTS, REQUEST_SUMMARIES, TEAM_PREDICTIONS, SIMILAR_PROJECTS, MODELS, KEYWORDS,
+                THEMES, PROJECT_THEMES, DOCUMENTS, DELIVERY_ISSUE_TIMES)
+SITE_INPUTS = (BRIEFS, MODELS, THEMES, PROJECT_THEMES, THEME_TRENDS, THEME_SELECTION, IMPACTING_FUNNEL,
+               IMPACTING_FUNNEL_WEEKLY)
 SITE_KEY = dg.AssetKey("site")
 # Briefs shown in full in the UI, newest first.
 SHOWN_BRIEFS = 3
@@ -74,8 +96,13 @@ SHOWN_BRIEFS = 3
 def request_summaries(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                       language: LanguageResource) -> dg.MaterializeResult:
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, REQUEST_INPUTS, [REQUEST_SUMMARIES], model=language.encoder().model_id,
+                      settings=language.model_dump())
+        if reuse.previous:
+            return reuse.results()[0]
         run = summarise_requests(con, EmbeddingCache(con, language.encoder()), language.config())
-        metadata = table_metadata(con, REQUEST_SUMMARIES, ["request_key", "kind", "words", "parts", "text"])
+        metadata = table_metadata(con, REQUEST_SUMMARIES, ["request_key", "kind", "words", "parts", "text"]) \
+            | reuse.record(con)
     for problem in run.problems:
         context.log.warning(problem)
     return dg.MaterializeResult(metadata=metadata | {
@@ -104,6 +131,11 @@ def briefs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lang
     now = datetime.now(UTC)
     started = time.perf_counter()
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, BRIEF_INPUTS, [BRIEFS], model=language.encoder().model_id,
+                      min_score=triage.settings().similar_min_score,
+                      keywords=language.settings().keyword_count)
+        if reuse.previous:
+            return reuse.results()[0]
         run = gather_briefs(con, EmbeddingCache(con, language.encoder()),
                             ModelRegistry.of_warehouse(con, warehouse.open().working_dir), now,
                             min_score=triage.settings().similar_min_score,
@@ -113,7 +145,7 @@ def briefs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lang
             previous = read_table(con, BRIEFS)
             rows = pd.concat([rows, previous[previous["request_key"].isin(run.failed)]], ignore_index=True)
         replace_rows(con, BRIEFS, rows)
-        metadata = table_metadata(con, BRIEFS)
+        metadata = table_metadata(con, BRIEFS) | reuse.record(con)
     seconds = time.perf_counter() - started
     for problem in run.problems:
         context.log.warning(problem)
@@ -148,7 +180,15 @@ def publish_site(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                  site: SiteResource) -> dg.MaterializeResult:
     folder = SiteFolder(site.settings().site_dir)
     started = time.perf_counter()
+
+    def built() -> dict:  # the build the site points at, and the delivery report it carries
+        current = folder.current()
+        return {"build": str(current), **file_state(folder.path / DELIVERY)}
+
     with warehouse.open().connect() as con:
+        reuse = Reuse(context, con, SITE_INPUTS, [], built, site=str(site.settings().site_dir))
+        if reuse.previous:
+            return reuse.results()[0]
         stored = briefs_from_rows(read_table(con, BRIEFS))
         model = con.execute(f"SELECT version, teams FROM {MODELS.qualified} WHERE status = 'accepted' "
                             "ORDER BY trained_at DESC LIMIT 1").fetchone()
@@ -160,9 +200,11 @@ def publish_site(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                        f"team model {model[0]}" if model else "no team model yet", insight)
     with failures():
         published = folder.publish(files)
+    with warehouse.open().connect() as con:
+        recorded = reuse.record(con)
     seconds = time.perf_counter() - started
     context.log.info(f"published {published.files} pages to {published.path} ({published.build.name})")
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(metadata=recorded | {
         "path": dg.MetadataValue.path(str(published.path / INDEX)),
         "build": published.build.name,
         "pages": published.files,

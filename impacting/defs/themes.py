@@ -14,20 +14,25 @@ from impacting.defs.metadata import (
     table_spec,
 )
 from impacting.defs.resources import WAREHOUSE_POOL, LanguageResource, ThemesResource, WarehouseResource
+from impacting.defs.reuse import Reuse
 from impacting.language.encoder import EmbeddingCache
 from impacting.settings import var
 from impacting.triage.themes.charts import selection_chart, trends_chart
 from impacting.triage.themes.portfolio import find_themes
 from impacting.triage.themes.store import remembered_themes, theme_requests, write_themes
 from impacting.warehouse.tables import (
+    CHUNKS,
     DESCRIPTION_CHUNKS,
+    KEYWORDS,
     PROJECT_THEMES,
+    PROJECTS,
     TEMPLATE_PASSAGES,
     THEME_MEMORY,
     THEME_SELECTION,
     THEME_TABLES,
     THEME_TRENDS,
     THEMES,
+    TRIAGE_CORPUS,
 )
 
 GROUP = "triage"
@@ -61,11 +66,18 @@ def portfolio_themes(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                      language: LanguageResource, themes: ThemesResource):
     encoder = language.encoder()
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [TRIAGE_CORPUS, DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES, KEYWORDS, CHUNKS,
+                                     PROJECTS], THEME_TABLES, model=encoder.model_id,
+                      settings=themes.model_dump())
+        if reuse.previous:
+            yield from reuse.results()
+            return
         requests, vectors = theme_requests(con, EmbeddingCache(con, encoder))
         result = find_themes(requests, vectors, themes.settings(), remembered_themes(con), encoder.model_id)
         write_themes(con, result)
         metadata = {declared.name: table_metadata(con, declared, PREVIEWS[declared.name])
                     for declared in THEME_TABLES}
+        recorded = reuse.record(con)
     for note in result.notes:
         context.log.warning(note)
     choice = result.choice
@@ -91,7 +103,8 @@ def portfolio_themes(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     }
     for declared in THEME_TABLES:
         yield dg.MaterializeResult(asset_key=table_key(declared),
-                                   metadata=metadata[declared.name] | extra.get(declared.name, {}))
+                                   metadata=metadata[declared.name] | recorded
+                                   | extra.get(declared.name, {}))
 
 
 ASSETS = [portfolio_themes]

@@ -23,6 +23,7 @@ from impacting.defs.resources import (
     TriageResource,
     WarehouseResource,
 )
+from impacting.defs.reuse import Reuse
 from impacting.language.encoder import EmbeddingCache
 from impacting.people.experts import experts_by_request
 from impacting.settings import var
@@ -48,8 +49,11 @@ from impacting.triage.teams import TeamModelConfig, fit_team_model
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
     ALERTS,
+    CHUNKS,
     DESCRIPTION_CHUNKS,
+    DOCUMENTS,
     MODELS,
+    PROJECTS,
     SIMILAR_PROJECTS,
     TEAM_FEEDBACK,
     TEAM_PREDICTIONS,
@@ -105,29 +109,42 @@ CORPUS_SPECS = [
 ]
 
 
+CORPUS_TABLES = (TRIAGE_CORPUS, DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES)
+# What the similarity search and the decisions read of the corpus (its passages' chunks, the
+# requests' details in projects).
+CORPUS_INPUTS = (*CORPUS_TABLES, CHUNKS, PROJECTS)
+
+
 @dg.multi_asset(pool=WAREHOUSE_POOL, specs=CORPUS_SPECS, name="triage_corpus_build",
                 description="The triage corpus, its description chunks and template sentences, "
                 "built together once per run.")
 def triage_corpus(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                   language: LanguageResource):
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [PROJECTS, DOCUMENTS, CHUNKS, TEAM_FEEDBACK], CORPUS_TABLES,
+                      model=language.encoder().model_id)
+        if reuse.previous:
+            yield from reuse.results()
+            return
         build = build_triage_corpus(con, load_feedback(con))
         embedded = write_triage_corpus(con, build, EmbeddingCache(con, language.encoder()))
+        recorded = reuse.record(con)
         metadata = {declared.name: table_metadata(con, declared) for declared in
                     (DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES)}
         metadata[TRIAGE_CORPUS.name] = table_metadata(
             con, TRIAGE_CORPUS, ["key", "title", "is_past", "awaiting_triage", "teams", "passages"])
     context.log.info(f"built the past-project view once for this run: {build.past} past projects, "
                      f"{build.awaiting} awaiting triage, {len(build.template)} template sentences")
-    yield dg.MaterializeResult(asset_key=table_key(TRIAGE_CORPUS), metadata=metadata[TRIAGE_CORPUS.name] | {
+    yield dg.MaterializeResult(asset_key=table_key(TRIAGE_CORPUS), metadata=metadata[TRIAGE_CORPUS.name]
+                               | recorded | {
         "past_projects": build.past,
         "awaiting_triage": build.awaiting,
         "texts_embedded": embedded,
     })
     yield dg.MaterializeResult(asset_key=table_key(DESCRIPTION_CHUNKS),
-                               metadata=metadata[DESCRIPTION_CHUNKS.name])
+                               metadata=metadata[DESCRIPTION_CHUNKS.name] | recorded)
     yield dg.MaterializeResult(asset_key=table_key(TEMPLATE_PASSAGES),
-                               metadata=metadata[TEMPLATE_PASSAGES.name]
+                               metadata=metadata[TEMPLATE_PASSAGES.name] | recorded
                                | {"template_sentences": len(build.template)})
 
 
@@ -150,6 +167,10 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     settings = triage.settings()
     config = TeamModelConfig.from_settings(settings)
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [*CORPUS_INPUTS, TEAM_FEEDBACK], [MODELS],
+                      model=language.encoder().model_id, config=config, tolerance=settings.recall_tolerance)
+        if reuse.previous:
+            return reuse.results()[0]
         past = corpus_requests(con, PAST)
         registry = _registry(con, warehouse)
         if not len(past):
@@ -174,7 +195,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             f"SELECT version, status, candidate, training_requests, cv_notify_recall, "
             f"cv_reading_saved, cv_recall_at_3, cv_micro_f1, status_reason "
             f"FROM {MODELS.qualified} ORDER BY trained_at DESC LIMIT 10").df()
-        metadata = table_metadata(con, MODELS)
+        metadata = table_metadata(con, MODELS) | reuse.record(con)
     candidates = pd.DataFrame([
         {"candidate": name, **{k: v for k, v in figures.items() if k != "f1_threshold"}}
         for name, figures in model.cv.get("candidates", {}).items()])
@@ -209,6 +230,10 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                      language: LanguageResource, triage: TriageResource) -> dg.MaterializeResult:
     similar = SimilarConfig.from_settings(triage.settings())
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, CORPUS_INPUTS, [SIMILAR_PROJECTS], model=language.encoder().model_id,
+                      similar=similar)
+        if reuse.previous:
+            return reuse.results()[0]
         cache = EmbeddingCache(con, language.encoder())
         pool, waiting = load_corpus(con, cache, PAST), load_corpus(con, cache, AWAITING)
         index = SimilarityIndex(pool, similar.lexical_weight, template=load_template(con))
@@ -218,7 +243,7 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                             teams_of(corpus_requests(con, PAST)), index.template)
         replace_rows(con, SIMILAR_PROJECTS, rows)
         metadata = table_metadata(con, SIMILAR_PROJECTS, ["request_key", "rank", "similar_key",
-                                                           "score", "teams"])
+                                                           "score", "teams"]) | reuse.record(con)
     counts = [len(m) for m in matches]
     return dg.MaterializeResult(metadata=metadata | {
         "requests_awaiting_triage": len(waiting),
@@ -245,6 +270,10 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                      language: LanguageResource) -> dg.MaterializeResult:
     with failures(), warehouse.open().connect() as con:
+        reuse = Reuse(context, con, [*CORPUS_INPUTS, MODELS, SIMILAR_PROJECTS, TEAM_FEEDBACK],
+                      [TEAM_PREDICTIONS], model=language.encoder().model_id)
+        if reuse.previous:
+            return reuse.results()[0]
         accepted = _registry(con, warehouse).accepted()
         if accepted is None:
             context.log.warning("no accepted team model (see team_model): no team decisions")
@@ -259,7 +288,7 @@ def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         predictions = prediction_rows(result, row["version"], datetime.now(UTC))
         replace_rows(con, TEAM_PREDICTIONS, predictions)
         metadata = table_metadata(con, TEAM_PREDICTIONS, ["request_key", "team", "probability",
-                                                           "decision", "reason"])
+                                                           "decision", "reason"]) | reuse.record(con)
         glance = triage_glance(read_table(con, TEAM_PREDICTIONS, "ORDER BY request_key, rank"),
                                read_table(con, SIMILAR_PROJECTS, "ORDER BY request_key, rank"),
                                request_details(con))

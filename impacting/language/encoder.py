@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,16 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@dataclass
+class EncoderStats:
+    """The model's forward passes in this process: texts encoded, seconds spent encoding and the
+    CPU seconds they took (loading the model excluded); `impacting bench` reports them."""
+
+    texts: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
 class Encoder:
     """A sentence-transformers model on the CPU, loaded on first use, never downloading."""
 
@@ -52,6 +63,7 @@ class Encoder:
         self.batch_size = batch_size
         self.device = device
         self._model = None
+        self.stats = EncoderStats()
 
     @property
     def model_id(self) -> str:
@@ -91,9 +103,13 @@ class Encoder:
         """Unit-length float32 vectors, one row per text (no cache)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.load().encode(list(texts), batch_size=self.batch_size,
-                                      normalize_embeddings=True, convert_to_numpy=True,
-                                      show_progress_bar=False)
+        model = self.load()
+        started, cpu = time.perf_counter(), time.process_time()
+        vectors = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+        self.stats.texts += len(texts)
+        self.stats.seconds += time.perf_counter() - started
+        self.stats.cpu_seconds += time.process_time() - cpu
         return vectors.astype(np.float32, copy=False)
 
 

@@ -22,6 +22,7 @@ from impacting.language.encoder import EmbeddingCache
 from impacting.language.keywords import KeywordExtractor
 from impacting.language.rows import chunk_rows, chunks_from_rows, concat, keyword_rows, summary_rows
 from impacting.language.vectors import embed_chunks, prose_chunks
+from impacting.progress import Progress
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import CHUNKS, DOCUMENTS, KEYWORDS, SUMMARIES, Table
 
@@ -52,13 +53,16 @@ def replace_keeping(con: duckdb.DuckDBPyConnection, table: Table, frames: list[p
     replace_rows(con, table, concat(frames, table.column_names))
 
 
-def chunk_documents(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache) -> StepReport:
-    """Split every readable document into `chunks` and embed its prose through the cache."""
+def chunk_documents(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
+                    progress: Callable[[str], None] | None = None) -> StepReport:
+    """Split every readable document into `chunks` and embed its prose through the cache;
+    `progress` hears how far it has got now and then."""
     documents = con.execute(
         f"SELECT document_id, project_key, text FROM {DOCUMENTS.qualified} "
         "WHERE extraction_status = 'ok' AND text IS NOT NULL ORDER BY document_id").fetchall()
     report = StepReport(documents=len(documents))
     frames = []
+    done = Progress("documents", len(documents), progress, cache.encoder)
     for start in range(0, len(documents), EMBED_BATCH_DOCUMENTS):
         batch = []
         for document_id, project_key, text in documents[start:start + EMBED_BATCH_DOCUMENTS]:
@@ -72,6 +76,8 @@ def chunk_documents(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache) -> St
         embed_chunks(cache, [c for document in prose for c in document])
         frames += [chunk_rows(key, chunks, (c.index for c in document_prose))
                    for (key, chunks), document_prose in zip(batch, prose, strict=True)]
+        done.advance(len(documents[start:start + EMBED_BATCH_DOCUMENTS]))
+    done.finish()
     replace_keeping(con, CHUNKS, frames, report.failed)
     return report
 
@@ -84,11 +90,12 @@ class LanguageReport:
 
 
 def summarise_and_extract(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
-                          config: LanguageConfig, write: set[str] | None = None) -> LanguageReport:
+                          config: LanguageConfig, write: set[str] | None = None,
+                          progress: Callable[[str], None] | None = None) -> LanguageReport:
     """`summaries` and `keywords` of every chunked document in one loop: one read of `chunks`,
     one set of corpus statistics (template sentences, phrase frequencies), one vector lookup per
     document. `write` names the tables to write (both by default); a document whose summary or
-    keywords fail keeps its previous rows of that table."""
+    keywords fail keeps its previous rows of that table. `progress` hears how far it has got."""
     rows = read_table(con, CHUNKS)
     projects = dict(zip(rows["document_id"], rows["project_key"], strict=True))
     documents = chunks_from_rows(rows)
@@ -118,6 +125,7 @@ def summarise_and_extract(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
             report.problems.append(f"{document_id} ({projects[document_id]}): no {table.name} "
                                    f"({error}); its previous {table.name} are kept")
 
+    done = Progress("documents", len(documents), progress, cache.encoder)
     for document_id, chunks in documents.items():
         prose = prose_chunks(chunks)
         vectors = embed_chunks(cache, prose)
@@ -125,6 +133,8 @@ def summarise_and_extract(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
             attempt(SUMMARIES, document_id, summary_of, chunks, prose, vectors)
         if extractor is not None:
             attempt(KEYWORDS, document_id, keywords_of, chunks, vectors)
+        done.advance()
+    done.finish()
     for table in (SUMMARIES, KEYWORDS):
         if table.name in wanted:
             replace_keeping(con, table, frames[table.name], steps[table.name].failed)

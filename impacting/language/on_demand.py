@@ -9,7 +9,7 @@ names, else from memory.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache, Encoder
 from impacting.language.keywords import KeywordExtractor
 from impacting.language.rows import chunks_from_rows
+from impacting.progress import Progress
 from impacting.warehouse.store import Warehouse, WarehouseBusy, read_table
 from impacting.warehouse.tables import CHUNKS, DOCUMENTS
 
@@ -115,7 +116,16 @@ def _rows(con, query: str, source: str) -> list[tuple]:
 
 
 def summarise_documents(documents: list[SourceDocument], workspace: Workspace,
-                        config: LanguageConfig) -> list[DocumentLanguage]:
+                        config: LanguageConfig,
+                        progress: Callable[[str], None] | None = None) -> list[DocumentLanguage]:
+    """Summaries and keywords of each document; `progress` hears how far it has got."""
     extractor = KeywordExtractor(workspace.cache, workspace.corpus, config.keywords)
-    return [analyse_document(d.document_id, d.text, workspace.cache, config, workspace.corpus,
-                             extractor) for d in documents]
+    done = Progress("documents", len(documents), progress, workspace.cache.encoder)
+    results = []
+    for d in documents:
+        results.append(analyse_document(d.document_id, d.text, workspace.cache, config, workspace.corpus,
+                                        extractor))
+        done.advance()
+    if len(documents) > 1:
+        done.finish()
+    return results
