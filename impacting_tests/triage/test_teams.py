@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from impacting.triage.metrics import NOTIFY, decision_metrics
+from impacting.triage.metrics import NOTIFY, UNSURE, decision_metrics
 from impacting.triage.predict import triage
 from impacting.triage.teams import (
     ROLLING,
@@ -80,6 +80,16 @@ def test_unsure_band_lies_below_the_notify_threshold(model):
     assert np.all(model.unsure_thresholds <= model.notify_thresholds)
     probabilities = np.tile(model.notify_thresholds, (1, 1))
     assert set(model.decide(probabilities)[0]) == {NOTIFY}
+
+
+def test_the_unsure_band_asks_for_a_look_on_new_requests(model):
+    fresh = synthetic_corpus(team_sets(200, TEAMS, seed=3), seed=0)
+    decisions = model.decide(model.probabilities(fresh))
+    assert (decisions == UNSURE).any()
+    [banded, *_] = np.flatnonzero(model.unsure_thresholds < model.notify_thresholds)
+    inside = model.notify_thresholds.copy()
+    inside[banded] = (model.unsure_thresholds[banded] + model.notify_thresholds[banded]) / 2
+    assert model.decide(inside[None, :])[0][banded] == UNSURE
 
 
 def test_thresholds_keep_the_target_share_of_each_teams_requests():
