@@ -105,10 +105,14 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
     except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
         return 2
+    from impacting.defs.schedules import NIGHTLY_JOB
+
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     try:
-        keys = set(dg.AssetSelection.from_string(selection).resolve(graph))
+        # Within the nightly job: the partitioned embedding backfill is launched on its own.
+        keys = set(dg.AssetSelection.from_string(selection).resolve(graph)) & set(
+            NIGHTLY_JOB.selection.resolve(graph))
     except Exception as error:  # Dagster raises several types for a bad selection string
         print(f"impacting: --select {selection!r} is not a valid asset selection: {error}",
               file=sys.stderr)
@@ -118,7 +122,9 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
     else:
         keys.discard(PUBLISHED_KEY)
     if not keys:
-        print(f"impacting: --select {selection!r} matches no asset", file=sys.stderr)
+        print(f"impacting: --select {selection!r} matches no asset of the nightly job (the "
+              "embedding backfill runs partition by partition: `dagster asset backfill` or the UI)",
+              file=sys.stderr)
         return 2
     if full and dg.AssetKey(["raw", "jira_issues"]) not in keys:
         print(f"impacting: --full re-reads Jira in the jira_sync step (raw/jira_issues), which --select "
