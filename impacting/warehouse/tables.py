@@ -381,6 +381,10 @@ SIMILAR_PROJECTS = Table(
          "the past projects' mean (0..1)."),
         ("closest_passages", "VARCHAR", "The sentence of the request and the sentence of the past "
          "project closest in meaning, and their cosine: why they look alike, at a glance."),
+        ("probability", "DOUBLE", "Calibrated probability that the two are related (a link "
+         "between them), from the ranking learned on past links; matches are ordered by it and "
+         "cut off below it. Null when the fixed fusion ranked them "
+         f"({var('triage.similar_ranking')})."),
         ("summary", "VARCHAR", "The past project's title."),
         ("teams", "VARCHAR[]", "The teams that delivered it."),
         ("assignee", "VARCHAR", "Its assignee, where known."),

@@ -86,7 +86,18 @@ def test_a_second_run_retrains_nothing_and_raises_no_alert_twice(kep_runs):
     assert second["alerts"]["alerts_raised"].value == 0
     assert _query(warehouse, "SELECT request_key, recipient_kind, recipient, first_alerted_at "
                   "FROM alerts ORDER BY ALL") == alerts_after_first
-    assert _query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1") == [("accepted", 1)]
+    assert _query(warehouse, "SELECT model_name, status, count(*) FROM models GROUP BY ALL ORDER BY 1") \
+        == [("similar_ranker", "accepted", 1), ("team_model", "accepted", 1)]
+    assert second["team_model"]["similar_ranking"].value == "unchanged since the last run"
+
+
+def test_a_history_with_few_links_keeps_the_fixed_fusion_and_says_why(kep_runs):
+    warehouse, first, _, _ = kep_runs
+    [(candidate, reason)] = _query(warehouse, "SELECT candidate, status_reason FROM models "
+                                   "WHERE model_name = 'similar_ranker'")
+    assert candidate == "fixed_fusion" and "fixed fusion serves" in reason
+    assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE probability IS NOT NULL") == [(0,)]
+    assert first["similar_projects"]["ranking"].value == "fixed_fusion"
 
 
 def _jira_export(root):
