@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test test-fast ui webserver daemon clean sample chromium
+.PHONY: install run test test-fast ui webserver daemon clean sample chromium duckdb1
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -28,7 +28,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/impacting run
 
-test: install chromium
+test: install chromium duckdb1
 	$(BIN)/ruff check impacting impacting_tests data benchmarks scripts
 	$(BIN)/pytest
 
@@ -49,6 +49,16 @@ chromium:
 			echo "chromium is missing: run 'sudo apt-get install -y --no-install-recommends chromium' (Debian/Ubuntu)"; \
 		fi; }
 
+# A test opens the published warehouse with DuckDB 1.x, as analysts' older clients do: DuckDB
+# 1.4 (the oldest release the published storage version promises) in an environment of its own.
+DUCKDB1 := .venv-duckdb1
+duckdb1: $(DUCKDB1)/.installed
+
+$(DUCKDB1)/.installed:
+	$(PYTHON) -m venv $(DUCKDB1)
+	$(DUCKDB1)/bin/pip install --quiet 'duckdb>=1.4,<1.5'
+	touch $@
+
 # The Dagster UI on http://127.0.0.1:3000, with a daemon so the nightly schedule fires.
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
@@ -64,4 +74,4 @@ sample: install
 	$(BIN)/python data/build_sample.py
 
 clean:
-	rm -rf $(VENV) warehouse reports .pytest_cache
+	rm -rf $(VENV) $(DUCKDB1) warehouse reports site .site.versions .pytest_cache

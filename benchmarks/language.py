@@ -32,11 +32,11 @@ import numpy as np
 
 from impacting.evaluation import load_records
 from impacting.language import baselines
+from impacting.language.analysis import LanguageConfig, analyse_document
 from impacting.language.chunking import chunk_document
 from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache, shared_encoder
 from impacting.language.keywords import KeywordExtractor
-from impacting.language.analysis import LanguageConfig, analyse_document
 from impacting.language.vectors import prose_chunks
 
 

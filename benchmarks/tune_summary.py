@@ -29,10 +29,10 @@ from rouge_score import rouge_scorer
 
 from impacting.evaluation import MIN_REFERENCE_WORDS, load_records, reference_text, remove_section
 from impacting.language import baselines
+from impacting.language.analysis import title_vector
 from impacting.language.chunking import chunk_document
 from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache, shared_encoder
-from impacting.language.analysis import title_vector
 from impacting.language.summarise import DEFAULT_PARAMS, select_sentences
 from impacting.language.vectors import embed_chunks, prose_chunks
 

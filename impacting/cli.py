@@ -1,4 +1,5 @@
-"""The `impacting` command line: `impacting run [--select SELECTION]` and friends."""
+"""The `impacting` command line: `impacting run [--select SELECTION]`, `triage`, `summarise`,
+`feedback`, `eval`, `export` and `config`."""
 
 from __future__ import annotations
 
@@ -44,8 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "ones it "
                      "no longer matches (reconciliation); without it a run fetches only what changed")
 
+    _add_feedback_parser(commands)
     _add_summarise_parser(commands)
+    _add_triage_parser(commands)
     _add_eval_parser(commands)
+    export = commands.add_parser(
+        "export", help="write the analyst tables as Parquet files, for tools that read no DuckDB",
+        description="Read the published warehouse read-only and write one <table>.parquet per "
+        "analyst table into DIR (each file complete before it appears); what each table and "
+        "column means is kept in the files' key-value metadata (impacting:table, impacting:columns).")
+    export.add_argument("--parquet", type=Path, required=True, metavar="DIR",
+                        help="the folder to write the Parquet files to")
     config = commands.add_parser(
         "config", help="print the effective settings (secrets masked) and where each came from",
         description="Every setting: its environment variable, the value in effect (secrets are "
@@ -57,8 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config(args)
     if args.command == "summarise":
         return _summarise(args)
+    if args.command == "feedback":
+        return _feedback(args)
+    if args.command == "triage":
+        return _triage(args)
     if args.command == "eval":
         return _eval(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "run":
         return _run(args.select, publish=not args.no_publish, verbose=args.verbose, full=args.full)
     parser.error(f"unknown command {args.command}")
@@ -76,11 +92,13 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
 
     from impacting.definitions import build_definitions
     from impacting.defs.publish import PUBLISHED_KEY
-    from impacting.settings import Settings, SettingsError
+    from impacting.errors import ActionableError
+    from impacting.settings import Settings
 
     try:
         settings = Settings.from_env()
-    except SettingsError as error:
+        _check_routing(settings)
+    except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
         return 2
     defs = build_definitions(settings)
@@ -122,10 +140,70 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
               f"the published file {settings.warehouse_path} was left as it was", file=sys.stderr)
         return 1
     if PUBLISHED_KEY in keys:
-        _print_next_steps(settings.warehouse_path)
+        _print_next_steps(settings.warehouse_path, settings.site.site_dir)
     else:
         print(f"impacting: done; working database {settings.working_dir / 'working.duckdb'} "
               "updated, nothing published")
+    return 0
+
+
+def _check_routing(settings) -> None:
+    """A routing file with a mistake stops the run before any work, naming file and line."""
+    if settings.people.routing_file:
+        from impacting.people.routing import load_routing
+
+        load_routing(settings.people.routing_file)
+
+
+def _add_feedback_parser(commands) -> None:
+    feedback = commands.add_parser(
+        "feedback", help="confirm or reject a team for a request (answers the review queue)",
+        description="Record a person's decision on whether TEAM is impacted by request KEY. It is "
+        f"written to the feedback folder ({var('triage.feedback_dir')}) like any CSV line, so the "
+        "next run overrides the model with it and learns from it.")
+    feedback.add_argument("key", help="the request, e.g. KEP-3157")
+    feedback.add_argument("team", help="the team, e.g. sig-storage")
+    feedback.add_argument("verdict", choices=["confirm", "reject"])
+    feedback.add_argument("--by", help="who decided (shown in the reason, e.g. 'confirmed by NAME')")
+    feedback.add_argument("--note", help="why, in a few words")
+
+
+def _feedback(args) -> int:
+    from datetime import UTC, datetime
+
+    import duckdb
+
+    from impacting.settings import Settings, SettingsError
+    from impacting.triage.feedback import append_decision
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    key, team = args.key.strip(), args.team.strip()
+    if not key or not team:
+        print("impacting: KEY and TEAM must not be empty", file=sys.stderr)
+        return 2
+    published = settings.warehouse_path
+    if published.is_file():  # read-only, as an analyst: never in a running pipeline's way
+        with duckdb.connect(str(published), read_only=True) as con:
+            known = con.execute("SELECT count(*) FROM projects WHERE key = ?", [key]).fetchone()[0]
+            teams = {t for (t,) in con.execute(
+                "SELECT DISTINCT unnest(teams) FROM projects UNION SELECT DISTINCT team "
+                "FROM team_predictions").fetchall()}
+        if not known:
+            print(f"impacting: there is no request {key} in {published}; check the key (the review "
+                  "digest lists them)", file=sys.stderr)
+            return 2
+        if team not in teams:
+            print(f"impacting: note: {team!r} is a team the warehouse has not seen; it is recorded "
+                  "anyway and becomes a known team once the model is retrained", file=sys.stderr)
+    path = append_decision(settings.triage.feedback_dir, key, team, args.verdict == "confirm",
+                           args.by, args.note, datetime.now(UTC))
+    verdict = "confirmed" if args.verdict == "confirm" else "rejected"
+    print(f"impacting: {key} {team} {verdict}{f' by {args.by}' if args.by else ''}, recorded in "
+          f"{path}; the next run applies it")
     return 0
 
 
@@ -133,16 +211,21 @@ def _instance(dg):
     """The Dagster instance runs are recorded in, so they show in the UI.
 
     DAGSTER_HOME when set; else the checkout's `.dagster/` (what `make ui` uses); else a
-    throw-away instance.
+    throw-away instance. A new DAGSTER_HOME gets the checkout's instance settings (one run at a
+    time, the warehouse pool, no telemetry).
     """
+    import shutil
+
     from impacting.settings import project_root
 
-    if not os.environ.get("DAGSTER_HOME"):
-        home = project_root() / ".dagster"
-        if (home / "dagster.yaml").is_file():
-            os.environ["DAGSTER_HOME"] = str(home)
+    template = project_root() / ".dagster" / "dagster.yaml"
+    if not os.environ.get("DAGSTER_HOME") and template.is_file():
+        os.environ["DAGSTER_HOME"] = str(template.parent)
     if os.environ.get("DAGSTER_HOME"):
-        Path(os.environ["DAGSTER_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+        home = Path(os.environ["DAGSTER_HOME"]).expanduser()
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists() and template.is_file():
+            shutil.copy(template, home / "dagster.yaml")
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
 
@@ -219,6 +302,72 @@ def _summarise(args) -> int:
     return 0
 
 
+def _add_triage_parser(commands) -> None:
+    triage = commands.add_parser(
+        "triage", help="the impact brief of a draft or a request, without running the pipeline",
+        description="Print the one-page brief of a design document that is not in Jira yet (a "
+        "file or standard input) or of a request in the warehouse: summaries, keywords, the "
+        "teams that should read it and which sections, similar past projects. Uses the published "
+        f"warehouse ({var('warehouse.path')}) and its accepted team model; progress goes to "
+        "standard error.",
+    )
+    triage.add_argument("source", help="a document file (.md, .txt, .html, .docx, .pdf), '-' for "
+                        "standard input, or a request key in the warehouse such as KEP-1234")
+    degree = triage.add_mutually_exclusive_group()
+    degree.add_argument("--ratio", type=float, help="standard summary length as a share of the "
+                        "request, e.g. 0.05")
+    degree.add_argument("--words", type=int, help="standard summary length in words, e.g. 300")
+    triage.add_argument("--format", choices=["md", "html", "json"], default="md",
+                        help="Markdown (default), a self-contained HTML page, or JSON")
+    triage.add_argument("--out", type=Path, help="write the brief here instead of standard output")
+
+
+def _triage(args) -> int:
+    import json
+
+    from impacting.errors import ActionableError
+    from impacting.language.summarise import Degree
+    from impacting.people.on_demand import brief_on_demand
+    from impacting.people.render_html import brief_html
+    from impacting.people.render_markdown import brief_markdown
+    from impacting.settings import Settings
+
+    def say(line: str) -> None:
+        print(f"impacting: {line}", file=sys.stderr, flush=True)
+
+    try:
+        settings = Settings.from_env()
+        standard = Degree(ratio=args.ratio, words=args.words) \
+            if args.ratio is not None or args.words is not None else None
+        result = brief_on_demand(args.source, settings, standard=standard, progress=say)
+    except ActionableError as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    brief = result.brief
+    if args.format == "json":
+        text = json.dumps(brief.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = brief_html(brief, root=None) if args.format == "html" else brief_markdown(brief)
+    for note in result.notes:
+        say(note)
+    timings = result.timings
+    say(f"done in {timings.model_load + timings.rest:.1f} s: loading models {timings.model_load:.1f} s, "
+        f"the rest {timings.rest:.1f} s (" + ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in timings.steps.items()) + ")")
+    if args.out:
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"impacting: could not write {args.out} ({error.strerror or error}); choose a "
+                  "writable --out path", file=sys.stderr)
+            return 2
+        say(f"brief written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _add_eval_parser(commands) -> None:
     evaluate = commands.add_parser(
         "eval", help="measure summaries (and later stages) on a benchmark corpus",
@@ -260,7 +409,7 @@ def _eval(args) -> int:
         with duckdb.connect(str(args.cache) if args.cache else ":memory:") as con:
             cache = EmbeddingCache(con, shared_encoder(settings.language.embedding_model))
             results = evaluate(args.train, args.test, cache=cache, config=config,
-                               sections=args.sections, triage=settings.triage,
+                               sections=args.sections, triage=settings.triage, themes=settings.themes,
                                log=lambda line: print(f"impacting: {line}", file=sys.stderr))
     except ActionableError as error:
         print(f"impacting: {error}", file=sys.stderr)
@@ -268,6 +417,24 @@ def _eval(args) -> int:
     path = write_results(results, args.out)
     print(json.dumps(results, indent=2))
     print(f"impacting: results written to {path}", file=sys.stderr)
+    return 0
+
+
+def _export(args) -> int:
+    from impacting.errors import ActionableError
+    from impacting.settings import Settings
+    from impacting.warehouse.export import export_parquet
+
+    try:
+        settings = Settings.from_env()
+        exported = export_parquet(settings.warehouse_path, args.parquet)
+    except ActionableError as error:
+        print(f"impacting: {error}", file=sys.stderr)
+        return 2
+    for item in exported:
+        print(f"{item.path}\t{item.rows} rows")
+    print(f"impacting: {len(exported)} tables from {settings.warehouse_path} written to {args.parquet}",
+          file=sys.stderr)
     return 0
 
 
@@ -296,8 +463,9 @@ def _config(args) -> int:
     return 0
 
 
-def _print_next_steps(path) -> None:
-    print(f"\nPublished: {path}\n")
+def _print_next_steps(path, site) -> None:
+    print(f"\nPublished: {path}")
+    print(f"Site: {site / 'index.html'} (serve it with: python -m http.server -d {site})\n")
     print("Query it (read-only, so it never gets in the nightly run's way):")
     print(f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{path}', read_only=True)"
           ".sql('SELECT count(*) FROM projects').show()\"\n")

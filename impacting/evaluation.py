@@ -37,12 +37,14 @@ from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache, Encoder
 from impacting.language.summarise import Degree, main_sections, select_sentences
 from impacting.language.vectors import embed_chunks, prose_chunks
-from impacting.settings import TriageSettings
+from impacting.people.evaluate import briefs_section as people_briefs
+from impacting.settings import ThemeSettings, TriageSettings
 from impacting.triage.corpus import Corpus, Request, represent, template_passages
 from impacting.triage.evaluate import similar_section as triage_similar
 from impacting.triage.evaluate import teams_section as triage_teams
 from impacting.triage.similar import SimilarConfig
-from impacting.triage.teams import TeamModelConfig
+from impacting.triage.teams import TeamModel, TeamModelConfig, fit_team_model
+from impacting.triage.themes.evaluate import themes_section as triage_themes
 from impacting.triage.tuning.trial import try_encoder
 
 REQUIRED_FIELDS = ("key", "text")
@@ -97,6 +99,7 @@ class Evaluation:
     config: LanguageConfig = field(default_factory=LanguageConfig.from_settings)
     log: Callable[[str], None] = print
     triage: TriageSettings = field(default_factory=TriageSettings)
+    themes: ThemeSettings = field(default_factory=ThemeSettings)
 
     @cached_property
     def train_corpus(self) -> CorpusStats:
@@ -108,6 +111,12 @@ class Evaluation:
         """Train and test records as triage sees them (passages, vectors, words), built once."""
         return (represent([Request.from_bench(r) for r in self.train], self.cache),
                 represent([Request.from_bench(r) for r in self.test], self.cache))
+
+    @cached_property
+    def team_model(self) -> TeamModel:
+        """The team model trained (and tuned) on the train records, once for every section."""
+        return fit_team_model(self.triage_corpora[0], TeamModelConfig.from_settings(self.triage),
+                              progress=self.log)
 
 
 # --- summary ------------------------------------------------------------------------------------
@@ -294,7 +303,7 @@ def teams_section(run: Evaluation) -> dict[str, Any]:
     `candidates`. Model choice, calibration and thresholds come from cross-validation on the
     train records only (`impacting.triage.evaluate`)."""
     train, test = run.triage_corpora
-    out = triage_teams(train, test, TeamModelConfig.from_settings(run.triage), run.log)
+    out = triage_teams(train, test, TeamModelConfig.from_settings(run.triage), run.log, run.team_model)
     run.log(f"teams: {out['chosen']}, notify recall {out['notify_recall']:.3f}, reading saved "
             f"{out['reading_saved']:.3f}, recall@3 {out['recall_at_3']:.3f}")
     return out
@@ -308,6 +317,23 @@ def similar_section(run: Evaluation) -> dict[str, Any]:
                          run.log)
     run.log(f"similar: {out['n_queries']} queries, recall@10 {out['recall_at_10']:.3f}")
     return out
+
+
+def briefs_section(run: Evaluation) -> dict[str, Any]:
+    """The briefs of the test records: the share of their true teams listed under "teams to
+    read" or "unsure" (equal to `teams.unsure_or_notify_recall`), and the share of a document's
+    words the "sections to read" of a notified team hold (`impacting.people.evaluate`)."""
+    return people_briefs(run.team_model, run.triage_corpora[1], run.log)
+
+
+def themes_section(run: Evaluation) -> dict[str, Any]:
+    """Portfolio themes over train and test records together (the pipeline clusters every
+    request): k chosen, silhouette, NMI with the teams, the TF-IDF k-means baseline, and how
+    many labels one added request changes (`impacting.triage.themes.evaluate`)."""
+    train, test = run.triage_corpora
+    texts = {r["key"]: r["text"] for r in (*run.train, *run.test)}
+    return triage_themes(Corpus.concat([train, test]), texts, run.cache, run.themes,
+                         run.config.keywords, run.log)
 
 
 def encoder_section(run: Evaluation) -> dict[str, Any]:
@@ -351,6 +377,8 @@ SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
     "summary": summary_section,
     "teams": teams_section,
     "similar": similar_section,
+    "briefs": briefs_section,
+    "themes": themes_section,
     "encoder": encoder_section,
 }
 
@@ -358,13 +386,15 @@ SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
 def evaluate(train_path: Path | str, test_path: Path | str, *, cache: EmbeddingCache,
              config: LanguageConfig | None = None, sections: Sequence[str] | None = None,
              log: Callable[[str], None] = print,
-             triage: TriageSettings | None = None) -> dict[str, Any]:
+             triage: TriageSettings | None = None,
+             themes: ThemeSettings | None = None) -> dict[str, Any]:
     """Run the chosen `sections` (default: all) and return {section: results}."""
     unknown = sorted(set(sections or ()) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown evaluation sections {unknown}; choose from {sorted(SECTIONS)}")
     run = Evaluation(load_records(train_path), load_records(test_path), cache,
-                     config or LanguageConfig.from_settings(), log, triage or TriageSettings())
+                     config or LanguageConfig.from_settings(), log, triage or TriageSettings(),
+                     themes or ThemeSettings())
     results: dict[str, Any] = {}
     for name, section in SECTIONS.items():
         if sections and name not in sections:

@@ -20,6 +20,7 @@ in `settings_base` and what people read in `settings_report`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,24 @@ class WarehouseSettings(SettingsGroup):
         description="the published DuckDB file; working state lives beside it in `impacting.work/`",
         example="a file path such as warehouse/impacting.duckdb", topic="general")
 
+    # DuckDB 2.x writes a storage format that DuckDB 1.x refuses to open; v1.4.0 is the oldest
+    # format that keeps every type the warehouse uses and that DuckDB 1.4 (the 1.x LTS) and later,
+    # their command-line clients and drivers read.
+    storage_version: str = setting(
+        "v1.4.0", env="IMPACTING_WAREHOUSE_STORAGE_VERSION", topic="general",
+        description="the DuckDB storage format the published file is written in: `v1.4.0` opens in "
+        "DuckDB 1.4 and later as well as 2.x; `latest` is the writer's newest format",
+        example="a DuckDB version such as v1.4.0, or latest")
+
+    @field_validator("storage_version")
+    @classmethod
+    def _version_string(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text != "latest" and not re.fullmatch(r"v?\d+\.\d+\.\d+", text):
+            raise ValueError(f"{cls.env('storage_version')}={value!r} is not a DuckDB version; use "
+                             "e.g. v1.4.0 (readable by DuckDB 1.4 and later) or latest")
+        return text if text == "latest" or text.startswith("v") else f"v{text}"
+
     @property
     def working_dir(self) -> Path:
         """Working state beside the published file: `impacting.duckdb` → `impacting.work/`."""
@@ -76,6 +95,12 @@ class ScheduleSettings(SettingsGroup):
     timezone: str = setting("UTC", env="IMPACTING_SCHEDULE_TIMEZONE",
                             description="the cron's time zone (IANA name)", topic="general",
                             example="an IANA name such as 'UTC' or 'Europe/London'")
+
+    freshness_hours: float = setting(
+        26.0, env="IMPACTING_FRESHNESS_HOURS", ge=1.0, le=24 * 365, topic="general",
+        description="the published warehouse is flagged stale (its freshness in the UI turns "
+        "failing) when no run has published it for this long",
+        example="hours, e.g. 26 for a nightly run")
 
     @field_validator("cron")
     @classmethod
@@ -181,6 +206,28 @@ class SourceSettings(SettingsGroup):
         ge=1, le=10**12, shown_default="`52428800` (50 MiB)",
         description="a larger attachment is listed with `fetch_status = 'too_large'` and never "
         "downloaded", example="a size in bytes, e.g. 52428800 (50 MiB)")
+
+    document_max_uncompressed_bytes: int = setting(
+        256 * 1024 * 1024, env="IMPACTING_DOCUMENT_MAX_UNCOMPRESSED_BYTES", topic="documents",
+        ge=1, le=10**12, shown_default="`268435456` (256 MiB)",
+        description="a DOCX (a ZIP archive) that would inflate past this is rejected before it is "
+        "unpacked: a compression bomb never reaches memory",
+        example="a size in bytes, e.g. 268435456 (256 MiB)")
+    document_max_words: int = setting(
+        200_000, env="IMPACTING_DOCUMENT_MAX_WORDS", topic="documents", ge=100, le=10**8,
+        description="words kept of one document; a longer one is truncated there, with the reason "
+        "in `documents.extraction_reason`, never embedded whole",
+        example="a number of words, e.g. 200000 (eight times a long design document)")
+    document_timeout_seconds: float = setting(
+        120.0, env="IMPACTING_DOCUMENT_TIMEOUT_SECONDS", topic="documents", ge=1.0, le=86400,
+        description="the longest one document may take to read; a parser still busy then is "
+        "stopped and the document rejected with the reason",
+        example="seconds, e.g. 120")
+    document_max_memory_mb: int = setting(
+        2048, env="IMPACTING_DOCUMENT_MAX_MEMORY_MB", topic="documents", ge=128, le=1_000_000,
+        description="the memory (address space) the process reading documents may use; a document "
+        "that needs more is rejected with the reason, and the run goes on",
+        example="mebibytes, e.g. 2048")
 
     @model_validator(mode="before")
     @classmethod
@@ -344,6 +391,12 @@ class TriageSettings(SettingsGroup):
         0.6, env="IMPACTING_SIMILAR_LEXICAL_WEIGHT", ge=0.0, le=1.0,
         description="`w` above: 0 meaning only, 1 words only",
         example="a weight between 0 (meaning only) and 1 (words only)")
+    gate_min_history: int = setting(
+        200, env="IMPACTING_TRIAGE_GATE_MIN_HISTORY", ge=1, le=10**7,
+        description="with at least this many past requests, a model in service whose "
+        "cross-validated notify recall misses the target blocks publishing; with fewer, it is "
+        "a warning (the history cannot promise the target yet)",
+        example="a number of past requests, e.g. 200")
     # Learned from the history's links by time-ordered cross-validation (docs/benchmarks.md);
     # the fixed fusion above keeps serving while no learned ranking beats it.
     similar_ranking: Literal["learned", "fixed"] = setting(
@@ -368,7 +421,8 @@ class TriageSettings(SettingsGroup):
         example="a folder path such as warehouse/feedback")
     alert_webhook_url: Secret | None = setting(
         None, env="IMPACTING_ALERT_WEBHOOK_URL", secret=True, shown_default="unset",
-        description="where alerts are POSTed; a secret (the UI shows the variable's name only)",
+        description="without a routing file, where alerts are POSTed (the fallback route); a "
+        "secret (the UI shows the variable's name only)",
         example="the webhook's address, e.g. https://hooks.example.com/...")
 
     @model_validator(mode="before")
@@ -421,7 +475,8 @@ def parse_category(value: str) -> str | None:
 
 class DeliverySettings(SettingsGroup):
     """How delivery reporting counts: active statuses, status-category overrides, windows,
-    forecast trials and seed, the report's path, and an optional fixed "now"."""
+    forecast trials and seed, and an optional fixed "now". The report is a page of the site
+    (`SiteSettings`)."""
 
     group: ClassVar[str] = "delivery"
 
@@ -451,16 +506,44 @@ class DeliverySettings(SettingsGroup):
         1, env="IMPACTING_DELIVERY_FORECAST_SEED", ge=0, le=2**63 - 1,
         description="random seed, so a run repeats (the epic key is mixed in)",
         example="a non-negative whole number, e.g. 1")
-    report_path: ProjectPath = setting(
-        Path("reports") / "delivery.html", env="IMPACTING_DELIVERY_REPORT",
-        shown_default="`reports/delivery.html`", description="where the HTML report is written",
-        example="a file path such as reports/delivery.html")
     as_of: datetime | None = setting(
         None, env="IMPACTING_DELIVERY_AS_OF", shown_default="unset",
         description="a fixed \"now\" (ISO 8601, e.g. `2024-03-20T12:00:00Z`) to see the flow as "
         "it stood then",
         example="ISO 8601, e.g. 2024-03-20 or 2024-03-20T12:00:00+00:00 (unset: now, or an "
         "export's newest update)")
+    # 238 words a minute: the mean silent reading speed of adults reading non-fiction in English
+    # (Brysbaert 2019, a meta-analysis of 190 studies).
+    reading_words_per_minute: float = setting(
+        238.0, env="IMPACTING_READING_WORDS_PER_MINUTE", ge=1.0, le=2000.0, topic="funnel",
+        description="how fast a reader gets through a request's documents, for the reading hours "
+        "saved", example="words a minute between 1 and 2000, e.g. 238")
+    readers_per_team: float = setting(
+        1.0, env="IMPACTING_READERS_PER_TEAM", ge=0.0, le=1000.0, topic="funnel",
+        description="people in each team who would read every request if nobody triaged it",
+        example="a number of people between 0 and 1000, e.g. 1 or 2.5")
+    team_readers: Pairs = setting(
+        {}, env="IMPACTING_TEAM_READERS", topic="funnel", shown_default="none",
+        description="per-team exceptions to the readers per team, e.g. `sig-node=3,sig-storage=2`",
+        example="comma-separated 'team=number' pairs, e.g. 'sig-node=3,sig-storage=2'")
+
+    @field_validator("team_readers", mode="after")
+    @classmethod
+    def _reader_counts(cls, value: dict[str, str]) -> dict[str, str]:
+        for team, count in value.items():
+            try:
+                number = float(count)
+            except ValueError:
+                number = -1.0
+            if not 0 <= number <= 1000:
+                raise ValueError(f"{cls.env('team_readers')} has {f'{team}={count}'!r}; use "
+                                 "comma-separated 'team=number' pairs with numbers between 0 and "
+                                 "1000, e.g. 'sig-node=3,sig-storage=2'")
+        return value
+
+    def readers(self, team: str) -> float:
+        """How many people of `team` would read an untriaged request."""
+        return float(self.team_readers.get(team, self.readers_per_team))
 
     @field_validator("status_categories", mode="after")
     @classmethod
@@ -495,9 +578,108 @@ class DeliverySettings(SettingsGroup):
         return value
 
 
+class PeopleSettings(SettingsGroup):
+    """Who hears about what, and how: the routing file, delivery retries, the people who
+    delivered similar work, and the optional comment back to Jira."""
+
+    group: ClassVar[str] = "people"
+
+    routing_file: ProjectPath | None = setting(
+        None, env="IMPACTING_ROUTING_FILE", topic="alerts", shown_default="unset",
+        description="the YAML file saying where each team, person and the triage lead are reached "
+        "(see Alerts); unset: everything goes to the fallback webhook, if any",
+        example="a file path such as config/routing.yaml")
+    max_attempts: int = setting(
+        5, env="IMPACTING_ALERT_MAX_ATTEMPTS", topic="alerts", ge=1, le=100,
+        description="runs that try an undelivered alert before it is given up (`gave_up`, reported)",
+        example="a number of runs between 1 and 100, e.g. 5")
+    retries: int = setting(
+        2, env="IMPACTING_ALERT_RETRIES", topic="alerts", ge=0, le=20,
+        description="retries of one message within a run after 429, 5xx, a dropped connection or "
+        "a timeout", example="a number of retries between 0 and 20, e.g. 2")
+    retry_base_seconds: float = setting(
+        1.0, env="IMPACTING_ALERT_RETRY_BASE_SECONDS", topic="alerts", ge=0.0, le=600,
+        description="the first backoff between those retries; it doubles each retry",
+        example="seconds, e.g. 1")
+    max_wait_seconds: float = setting(
+        60.0, env="IMPACTING_ALERT_MAX_WAIT_SECONDS", topic="alerts", ge=0.0, le=3600,
+        description="the longest wait a `Retry-After` may ask for; a longer one leaves the message "
+        "to the next run", example="seconds, e.g. 60")
+    timeout_seconds: float = setting(
+        10.0, env="IMPACTING_ALERT_TIMEOUT_SECONDS", topic="alerts", ge=0.01, le=600,
+        description="the longest wait for a webhook's or mail server's answer",
+        example="seconds, e.g. 10")
+    inactive_days: float = setting(
+        365.0, env="IMPACTING_PEOPLE_INACTIVE_DAYS", topic="alerts", ge=1.0, le=36500,
+        description="people with no Jira activity (assigned work created or resolved, status "
+        "changes) for longer than this before the newest update in the warehouse are not alerted",
+        example="days, e.g. 365")
+    people_per_request: int = setting(
+        5, env="IMPACTING_PEOPLE_PER_REQUEST", topic="alerts", ge=0, le=100,
+        description="people who delivered similar work alerted per request, at most (0: none)",
+        example="a number of people between 0 and 100, e.g. 5")
+    jira_comment: bool = setting(
+        False, env="IMPACTING_JIRA_COMMENT", topic="alerts",
+        description="comment once on each triaged request in Jira with its decided teams and a "
+        "link to its brief (a live Jira only; needs the *Add Comments* permission)",
+        example="true or false")
+
+
+class SiteSettings(SettingsGroup):
+    """Where the static site people read is written: the briefs, the team inboxes, the index and
+    the delivery report."""
+
+    group: ClassVar[str] = "site"
+
+    site_dir: ProjectPath = setting(
+        Path("site"), env="IMPACTING_SITE_DIR", shown_default="`site`", topic="site",
+        description="the folder the site is published to (`index.html`, `briefs/`, `teams/`, "
+        "`delivery.html`); each run replaces it in one step, so serve it as it is",
+        example="a folder path such as site or /srv/www/impacting")
+
+
+class ThemeSettings(SettingsGroup):
+    """Portfolio themes: how many themes k-means may find, how k is chosen, and its seed."""
+
+    group: ClassVar[str] = "themes"
+
+    k_min: int = setting(
+        2, env="IMPACTING_THEMES_K_MIN", ge=2, le=200,
+        description="the fewest themes tried", example="a whole number between 2 and 200, e.g. 2")
+    k_max: int = setting(
+        20, env="IMPACTING_THEMES_K_MAX", ge=2, le=200,
+        description="the most themes tried (never more than a fifth of the requests, so a theme "
+        "averages five requests or more)", example="a whole number between 2 and 200, e.g. 20")
+    k_method: Literal["elbow", "silhouette"] = setting(
+        "elbow", env="IMPACTING_THEMES_K_METHOD",
+        description="which curve picks the number of themes: `elbow` (the knee of the inertia "
+        "curve, Kneedle) or `silhouette` (its highest point); both curves are always reported",
+        example="'elbow' or 'silhouette'")
+    k: int | None = setting(
+        None, env="IMPACTING_THEMES_K", ge=1, le=200, shown_default="unset",
+        description="a fixed number of themes instead (the curves are still computed and shown)",
+        example="a whole number between 1 and 200, e.g. 12")
+    seed: int = setting(
+        1, env="IMPACTING_THEMES_SEED", ge=0, le=2**32 - 1,
+        description="k-means' random seed, so a run repeats",
+        example="a whole number between 0 and 4294967295, e.g. 1")
+
+    @field_validator("k_method", mode="before")
+    @classmethod
+    def _lower_method(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> ThemeSettings:
+        if self.k_min > self.k_max:
+            raise ValueError(f"{self.env('k_min')}={self.k_min} is above {self.env('k_max')}="
+                             f"{self.k_max}; the fewest themes tried must not exceed the most")
+        return self
+
+
 GROUPS: tuple[type[SettingsGroup], ...] = (
     WarehouseSettings, ScheduleSettings, SourceSettings, LanguageSettings, TriageSettings,
-    DeliverySettings)
+    DeliverySettings, PeopleSettings, SiteSettings, ThemeSettings)
 
 
 class Settings(BaseModel):
@@ -511,6 +693,9 @@ class Settings(BaseModel):
     language: LanguageSettings = Field(default_factory=LanguageSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    people: PeopleSettings = Field(default_factory=PeopleSettings)
+    site: SiteSettings = Field(default_factory=SiteSettings)
+    themes: ThemeSettings = Field(default_factory=ThemeSettings)
 
     @model_validator(mode="after")
     def _feedback_beside_the_warehouse(self) -> Settings:

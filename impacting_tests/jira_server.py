@@ -19,6 +19,10 @@ behaves like Jira where the connector can tell:
   `/secure/attachment/{id}/{file name}`.
 - JQL (`jira_jql`): dates read in the user's time zone to the minute; a bad query is a 400 with
   Jira's `errorMessages`; `key in (...)` naming a missing issue is a 400 too.
+- Comments: `GET|POST /rest/api/{2,3}/issue/{key}/comment` (`startAt`, `maxResults`, `total`,
+  `comments`), starting from the real comments the issues came with. REST v2 bodies are wiki
+  markup strings, v3 (Cloud only) Atlassian Document Format; a body of the wrong kind is a 400
+  as Jira words it. Adding a comment moves the issue's `updated`, as in Jira.
 - Auth: Cloud basic (email + API token), Data Center bearer (PAT); a wrong one is a 401.
 - Faults, switchable while running: a status (429 with Retry-After in seconds or as an HTTP
   date, 503, 401 ...), a dropped connection (before or in the middle of an answer), a slow
@@ -120,6 +124,7 @@ class JiraServer:
         self.issues: dict[str, dict[str, Any]] = {}
         self.contents: dict[str, bytes] = {}
         self.faults: list[Fault] = []
+        self.last_comment_id = 900000
         self.reset_stats()
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -158,6 +163,7 @@ class JiraServer:
             self.listed: Counter[str] = Counter()
             self.changelog_pages: Counter[str] = Counter()
             self.downloads: Counter[str] = Counter()
+            self.comments_added: Counter[str] = Counter()
             self.log: list[tuple[str, str, str]] = []
 
     def stats(self) -> dict[str, Any]:
@@ -170,6 +176,7 @@ class JiraServer:
                 "changelog_pages": sum(self.changelog_pages.values()),
                 "attachment_downloads": sum(self.downloads.values()),
                 "downloads_by_id": dict(self.downloads),
+                "comments_added": dict(self.comments_added),
             }
 
     def add_fault(self, **settings: Any) -> Fault:
@@ -182,14 +189,22 @@ class JiraServer:
         with self.lock:
             self.faults.clear()
 
-    def edit(self, key: str, *, summary: str | None = None, status: str | None = None) -> str:
+    def edit(self, key: str, *, summary: str | None = None, status: str | None = None,
+             components: list[str] | None = None) -> str:
         """Change an issue as a person in Jira would: `updated` becomes now, history grows."""
         with self.lock:
             issue = self.issues[key]
             fields = issue["fields"]
             now = datetime.now(UTC)
             item: dict[str, Any]
-            if status:
+            if components is not None:
+                old_names = ", ".join(c["name"] for c in fields.get("components") or [])
+                item = {"field": "Component", "fieldtype": "jira", "from": None, "fromString": old_names,
+                        "to": None, "toString": ", ".join(components)}
+                fields["components"] = [{"self": f"{self.url}/rest/api/2/component/{100 + i}",
+                                         "id": str(100 + i), "name": name}
+                                        for i, name in enumerate(components)]
+            elif status:
                 old = fields["status"]["name"]
                 item = {"field": "status", "fieldtype": "jira", "from": STATUSES[old][0],
                         "fromString": old, "to": STATUSES[status][0], "toString": status}
@@ -210,6 +225,31 @@ class JiraServer:
     def delete(self, key: str) -> None:
         with self.lock:
             del self.issues[key]
+
+    def attach(self, key: str, file_name: str, content: bytes, mime_type: str = "application/octet-stream",
+               size: int | None = None) -> str:
+        """Attach a file to an issue, as a person uploading it would (`updated` becomes now);
+        returns the attachment's id. `size` overrides what Jira reports (a lying header)."""
+        with self.lock:
+            issue = self.issues[key]
+            fields = issue["fields"]
+            attachment_id = str(900000 + len(self.contents))
+            attachment = self._document(int(attachment_id), file_name, content, fields)
+            attachment.update(mimeType=mime_type, size=len(content) if size is None else size)
+            attachment["self"] = f"{self.url}/rest/api/2/attachment/{attachment_id}"
+            attachment["content"] = self._content_url(attachment)
+            fields.setdefault("attachment", []).append(attachment)
+            fields["updated"] = jira_time(datetime.now(UTC))
+            return attachment_id
+
+    def put_issue(self, issue: dict[str, Any]) -> None:
+        """Add (or replace) an issue exactly as given, however odd its fields: what a hostile or
+        broken Jira could send. It gets an empty changelog unless it brings `_histories`."""
+        with self.lock:
+            issue = copy.deepcopy(issue)
+            issue.setdefault("_histories", [])
+            issue["self"] = f"{self.url}/rest/api/2/issue/{issue.get('id')}"
+            self.issues[issue["key"]] = issue
 
     def issue(self, key: str) -> dict[str, Any]:
         """The stored issue as `GET /issue/{key}?expand=changelog` would show it on Data Center."""
@@ -353,6 +393,41 @@ class JiraServer:
                 "maxResults": size, "startAt": start, "total": len(histories),
                 "isLast": start + size >= len(histories), "values": copy.deepcopy(values)}
 
+    def comments(self, key: str, version: int, start: int, size: int) -> dict[str, Any]:
+        issue = self._find(key)
+        stored = (issue["fields"].get("comment") or {}).get("comments") or []
+        size = min(size or 50, 100)
+        page = [_comment_view(c, version) for c in stored[start:start + size]]
+        return {"startAt": start, "maxResults": size, "total": len(stored), "comments": page}
+
+    def add_comment(self, key: str, body: Any, version: int) -> tuple[int, dict[str, Any]]:
+        """Jira's checks of a new comment's body, then the comment as Jira answers it (201)."""
+        if version == 3 and not (isinstance(body, dict) and body.get("type") == "doc"
+                                 and isinstance(body.get("content"), list)):
+            return 400, {"errorMessages": [], "errors": {"comment": "Comment body is not valid!"}}
+        if version == 2 and (not isinstance(body, str) or not body.strip()):
+            return 400, {"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}}
+        issue = self._find(key)
+        thread = issue["fields"].setdefault("comment", {"comments": [], "maxResults": 0, "total": 0,
+                                                       "startAt": 0})
+        now = jira_time(datetime.now(UTC))
+        me = self.me()
+        self.last_comment_id += 1
+        comment = {"id": str(self.last_comment_id),
+                   "self": f"{self.url}/rest/api/{version}/issue/{issue['id']}/comment",
+                   "author": me, "updateAuthor": me, "body": body, "created": now, "updated": now}
+        comment["self"] += f"/{comment['id']}"
+        thread["comments"].append(comment)
+        thread["total"] = thread["maxResults"] = len(thread["comments"])
+        issue["fields"]["updated"] = now
+        self.comments_added[issue["key"]] += 1
+        return 201, _comment_view(comment, version)
+
+    def me(self) -> dict[str, Any]:
+        who = ({"accountId": "5b10ac8d82e05b22cc7d4ef5"} if self.cloud
+               else {"name": "impacting", "key": "impacting"})
+        return {"displayName": "Impacting Bot", "active": True, **who}
+
     def _find(self, key_or_id: str) -> dict[str, Any]:
         if key_or_id in self.issues:
             return self.issues[key_or_id]
@@ -389,6 +464,8 @@ class JiraServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Every read from a client socket gives up after this long: a stuck client never hangs a test.
+    timeout = 30
     server_version = "FakeJira/1.0"
     # Headers and body in one write: otherwise Nagle and delayed ACKs add ~40 ms per request.
     disable_nagle_algorithm = True
@@ -481,6 +558,14 @@ class _Handler(BaseHTTPRequestHandler):
                 except KeyError:
                     return 404, {"errorMessages": ["Issue does not exist or you do not have permission "
                                                    "to see it."], "errors": {}}, {}
+                if resource[2:] == ["comment"]:
+                    if version == 3 and not jira.cloud:
+                        return 404, {"message": f"null for uri: {jira.url}{path}", "status-code": 404}, {}
+                    if method == "POST":
+                        status, payload = jira.add_comment(issue["key"], params.get("body"), version)
+                        return status, payload, {}
+                    return 200, jira.comments(issue["key"], version, int(params.get("startAt") or 0),
+                                              int(params.get("maxResults") or 0)), {}
                 if resource[2:] == ["changelog"]:
                     if not jira.cloud:
                         return 404, {"message": f"null for uri: {jira.url}{path}", "status-code": 404}, {}
@@ -528,11 +613,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _myself(self) -> dict[str, Any]:
         jira = self.jira
-        me = {"displayName": "Impacting Bot", "active": True, "timeZone": str(jira.zone),
-              "emailAddress": jira.email or "bot@example.com"}
-        who = ({"accountId": "5b10ac8d82e05b22cc7d4ef5"} if jira.cloud
-               else {"name": "impacting", "key": "impacting"})
-        return me | who
+        return jira.me() | {"timeZone": str(jira.zone), "emailAddress": jira.email or "bot@example.com"}
 
     def _control(self, method: str, path: str, query: str, body: bytes) -> None:
         jira = self.jira
@@ -546,7 +627,10 @@ class _Handler(BaseHTTPRequestHandler):
                 jira.reset_stats()
                 return self._json(200, {"reset": True})
             if path == "/_control/edit" and method == "POST":
-                updated = jira.edit(params["key"], summary=params.get("summary"), status=params.get("status"))
+                components = params.get("components")
+                updated = jira.edit(params["key"], summary=params.get("summary"), status=params.get("status"),
+                                    components=None if components is None else
+                                    [c for c in str(components).split(",") if c.strip()])
                 return self._json(200, {"key": params["key"], "updated": updated})
             if path == "/_control/delete" and method == "POST":
                 jira.delete(params["key"])
@@ -655,6 +739,24 @@ def _shift(issue: dict[str, Any], delta: timedelta) -> None:
     for attachment in fields.get("attachment") or []:
         if attachment.get("created"):
             attachment["created"] = jira_time(parse_jira_time(attachment["created"]) + delta)
+
+
+def _comment_view(comment: dict[str, Any], version: int) -> dict[str, Any]:
+    """A stored comment as REST v2 (wiki markup text) or v3 (ADF) shows it."""
+    shown = copy.deepcopy(comment)
+    body = shown.get("body")
+    if version == 3 and isinstance(body, str):
+        shown["body"] = _adf(body)
+    elif version == 2 and isinstance(body, dict):
+        shown["body"] = _adf_text(body)
+    return shown
+
+
+def _adf_text(node: Any) -> str:
+    if isinstance(node, dict):
+        inner = "".join(_adf_text(child) for child in node.get("content") or [])
+        return (node.get("text") or "") + inner + ("\n" if node.get("type") == "paragraph" else "")
+    return ""
 
 
 def _adf(text: str) -> dict[str, Any]:

@@ -101,3 +101,14 @@ def test_impacting_config_masks_secrets_and_says_where_values_came_from():
     assert re.search(r"JIRA_API_TOKEN\s+\*\*\* \(set\)", shown)
     assert re.search(r"IMPACTING_TRIAGE_TARGET_RECALL\s+0.9\s+\(from the environment\)", shown)
     assert re.search(r"IMPACTING_TRIAGE_CV_FOLDS\s+5\n", shown)
+
+
+def test_every_step_that_opens_the_working_database_is_in_the_one_pool():
+    from impacting.defs.resources import WAREHOUSE_POOL
+
+    defs = build_definitions(Settings.from_env({}))
+    steps = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.is_executable]
+    checks = [c for c in defs.asset_checks or [] if isinstance(c, dg.AssetChecksDefinition)]
+    assert len(steps) > 15 and len(checks) > 20
+    for definition in [*steps, *checks]:
+        assert definition.op.pool == WAREHOUSE_POOL, f"{definition.op.name} is outside the pool"

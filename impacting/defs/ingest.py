@@ -4,10 +4,17 @@ import dagster as dg
 from pydantic import Field
 
 from impacting.defs.errors import failures
-from impacting.defs.metadata import bullet_list, definition_metadata, table_key, table_metadata, table_spec
-from impacting.defs.resources import IssueSourceResource, WarehouseResource
+from impacting.defs.metadata import (
+    definition_metadata,
+    problems_metadata,
+    table_key,
+    table_metadata,
+    table_spec,
+)
+from impacting.defs.resources import WAREHOUSE_POOL, IssueSourceResource, WarehouseResource
 from impacting.sources.configured import document_policy, jira_base_url, sync_options
 from impacting.sources.document_table import build_documents
+from impacting.sources.documents.limits import ExtractionLimits
 from impacting.sources.project_table import build_projects, build_status_changes
 from impacting.sources.sync import sync_issues, sync_statuses
 from impacting.warehouse.store import read_table, replace_rows
@@ -37,7 +44,7 @@ class JiraSyncConfig(dg.Config):
 RAW_TABLES = (RAW_ISSUES, RAW_ATTACHMENTS, RAW_STATUSES, SYNC_CURSORS)
 
 
-@dg.multi_asset(
+@dg.multi_asset(pool=WAREHOUSE_POOL, 
     name="jira_sync",
     specs=[table_spec(declared, group_name=GROUP, kinds={"jira", "duckdb"}) for declared in RAW_TABLES],
     description="One sync of the configured source: issue payloads as they arrived "
@@ -71,7 +78,7 @@ def jira_sync(context: dg.AssetExecutionContext, config: JiraSyncConfig, warehou
         "issues_stored": report.issues_stored,
         "issues_removed": report.issues_removed,
         "issues_not_fetched": report.issues_not_fetched,
-        "problems": dg.MetadataValue.md(bullet_list(report.problems)),
+        **problems_metadata(report.problems),
     })
     yield dg.MaterializeResult(asset_key=table_key(RAW_ATTACHMENTS),
                                metadata=metadata[RAW_ATTACHMENTS.name] | {
@@ -93,6 +100,7 @@ def _payloads(con) -> list[tuple[str, str, str]]:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="projects",
     group_name=GROUP,
     deps=[table_key(RAW_ISSUES), table_key(RAW_ATTACHMENTS)],
@@ -120,10 +128,11 @@ def projects(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         context.log.warning(problem)
     return dg.MaterializeResult(metadata=metadata | {
         f"status_{category}": count for category, count in by_category
-    } | {"problems": dg.MetadataValue.md(bullet_list(problems))})
+    } | problems_metadata(problems))
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="documents",
     group_name=GROUP,
     deps=[table_key(RAW_ATTACHMENTS)],
@@ -132,11 +141,13 @@ def projects(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     "row with the reason.",
     metadata=definition_metadata(DOCUMENTS),
 )
-def documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+              issue_source: IssueSourceResource) -> dg.MaterializeResult:
     store = warehouse.open()
+    limits = ExtractionLimits.from_settings(issue_source.settings())
     with store.connect() as con:
         rows, stats = build_documents(
-            read_table(con, RAW_ATTACHMENTS), store.blobs, read_table(con, DOCUMENTS)
+            read_table(con, RAW_ATTACHMENTS), store.blobs, read_table(con, DOCUMENTS), limits
         )
         replace_rows(con, DOCUMENTS, rows)
         metadata = table_metadata(
@@ -150,11 +161,12 @@ def documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
         "documents_reused": stats.reused,
         "documents_not_ok": sum(stats.not_ok.values()),
         "total_words": int(words),
-        "problems": dg.MetadataValue.md(bullet_list(stats.problems)),
+        **problems_metadata(stats.problems),
     })
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="status_changes",
     group_name=GROUP,
     deps=[table_key(RAW_ISSUES)],

@@ -3,8 +3,14 @@
 import dagster as dg
 
 from impacting.defs.errors import failures
-from impacting.defs.metadata import bullet_list, definition_metadata, markdown_table, table_metadata
-from impacting.defs.resources import LanguageResource, WarehouseResource
+from impacting.defs.metadata import (
+    bullet_list,
+    definition_metadata,
+    markdown_table,
+    problems_metadata,
+    table_metadata,
+)
+from impacting.defs.resources import WAREHOUSE_POOL, LanguageResource, WarehouseResource
 from impacting.language.analysis import EXECUTIVE
 from impacting.language.encoder import EmbeddingCache
 from impacting.language.nightly import chunk_documents, summarise_and_extract
@@ -21,6 +27,7 @@ def _cache_counts(cache: EmbeddingCache) -> dict[str, int]:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="chunks",
     group_name=GROUP,
     deps=["documents"],
@@ -48,7 +55,7 @@ def chunks(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         "prose_words": int(prose_words),
         "embedding_model": cache.encoder.model_id,
         "chunks_by_kind": dg.MetadataValue.md(bullet_list([f"{k}: {n}" for k, n in kinds.items()])),
-        "problems": dg.MetadataValue.md(bullet_list(report.problems)),
+        **problems_metadata(report.problems),
     })
 
 
@@ -69,7 +76,7 @@ SPECS = [
 ]
 
 
-@dg.multi_asset(specs=SPECS, name="summaries_and_keywords", can_subset=True,
+@dg.multi_asset(pool=WAREHOUSE_POOL, specs=SPECS, name="summaries_and_keywords", can_subset=True,
                 description="Summaries and keywords from one pass over the chunked documents: "
                 "one read of `chunks`, one set of corpus statistics, one vector lookup per document.")
 def summaries_and_keywords(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -94,7 +101,7 @@ def summaries_and_keywords(context: dg.AssetExecutionContext, warehouse: Warehou
                 "standard_degree": config.summary.describe(),
                 "executive_degree": config.executive.describe(),
                 "executive_summaries": dg.MetadataValue.md(markdown_table(executive, width=600)),
-                "problems": dg.MetadataValue.md(bullet_list(report.summaries.problems)),
+                **problems_metadata(report.summaries.problems),
             })
         if KEYWORDS.name in selected:
             glance = con.execute(f"""
@@ -109,7 +116,7 @@ def summaries_and_keywords(context: dg.AssetExecutionContext, warehouse: Warehou
                 "documents": report.keywords.succeeded,
                 "corpus_documents": report.corpus.documents,
                 "at_a_glance": dg.MetadataValue.md(markdown_table(glance, width=600)),
-                "problems": dg.MetadataValue.md(bullet_list(report.keywords.problems)),
+                **problems_metadata(report.keywords.problems),
             })
 
 

@@ -1,5 +1,6 @@
 """How a table shows itself in the Dagster UI: row count, column schema and a small preview."""
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,7 +52,8 @@ def table_metadata(con: duckdb.DuckDBPyConnection, declared: Table,
 
 def markdown_table(frame: pd.DataFrame, width: int = 80) -> str:
     def cell(value: Any) -> str:
-        if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        # Lists and arrays (not numpy scalars, which have `tolist` too) are joined.
+        if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0:
             value = ", ".join(str(v) for v in list(value))
         if isinstance(value, float) and not pd.isna(value):
             value = round(value, 4)  # 0.5991 rather than 0.5991479999999999
@@ -70,3 +72,14 @@ def bullet_list(items: Sequence[str], limit: int = 20) -> str:
     if len(items) > limit:
         shown.append(f"- … and {len(items) - limit} more")
     return "\n".join(shown) or "none"
+
+
+def problems_metadata(problems: Sequence[str]) -> dict[str, Any]:
+    """A step's problems for the UI (a bullet list) and for `rejects` (the same, as JSON)."""
+    return {"problems": dg.MetadataValue.md(bullet_list(list(problems))),
+            "rejects": dg.MetadataValue.json(list(problems))}
+
+
+def image_markdown(title: str, png: bytes) -> str:
+    """A PNG as Markdown the asset's metadata shows inline (the UI runs no JavaScript)."""
+    return f"**{title}**\n\n![{title}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

@@ -19,14 +19,22 @@ from pydantic import Field, PrivateAttr, create_model
 from impacting.settings import (
     DeliverySettings,
     LanguageSettings,
+    PeopleSettings,
     Settings,
     SettingsGroup,
+    SiteSettings,
     SourceSettings,
+    ThemeSettings,
     TriageSettings,
     WarehouseSettings,
     resource_type,
 )
 from impacting.warehouse.store import Warehouse
+
+# Every step that opens the working DuckDB is in this concurrency pool; with the pool's limit
+# at 1 (deploy/dagster.yaml) no two of them ever run at once, so a multiprocess or distributed
+# executor is safe. DuckDB allows one writing process per file.
+WAREHOUSE_POOL = "impacting_warehouse"
 
 
 class SettingsResource(dg.ConfigurableResource):
@@ -81,7 +89,7 @@ class _Warehouse(SettingsResource):
 
     def open(self) -> Warehouse:
         if self._store is None:
-            self._store = Warehouse(self.settings().path)
+            self._store = Warehouse(self.settings().path, storage_version=self.settings().storage_version)
         return self._store
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -125,7 +133,35 @@ class _Triage(SettingsResource):
 
 class _Delivery(SettingsResource):
     """How delivery reporting counts: active statuses, status-category overrides, windows,
-    forecast trials and seed, the report's path, and an optional fixed "now"."""
+    forecast trials and seed, and an optional fixed "now"."""
+
+
+class _Site(SettingsResource):
+    """Where the static site people read is published (briefs, team inboxes, index, delivery
+    report)."""
+
+
+class _People(SettingsResource):
+    """Who hears about what: the routing file (checked when a run starts, so a typo stops the
+    run before anything is sent), retries, people who delivered similar work, Jira comments."""
+
+    def routing(self, fallback_webhook=None):
+        """The routing file, or the fallback webhook route without one."""
+        from impacting.people.routing import fallback_routing, load_routing
+
+        path = self.settings().routing_file
+        return load_routing(path) if path else fallback_routing(fallback_webhook)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        from impacting.defs.errors import failures
+
+        with failures():
+            self.routing()
+
+
+class _Themes(SettingsResource):
+    """Portfolio themes: how many themes k-means may find, how k is chosen, and its seed."""
 
 
 WarehouseResource = _resource("WarehouseResource", WarehouseSettings, _Warehouse)
@@ -133,9 +169,13 @@ IssueSourceResource = _resource("IssueSourceResource", SourceSettings, _IssueSou
 LanguageResource = _resource("LanguageResource", LanguageSettings, _Language)
 TriageResource = _resource("TriageResource", TriageSettings, _Triage)
 DeliveryResource = _resource("DeliveryResource", DeliverySettings, _Delivery)
+PeopleResource = _resource("PeopleResource", PeopleSettings, _People)
+SiteResource = _resource("SiteResource", SiteSettings, _Site)
+ThemesResource = _resource("ThemesResource", ThemeSettings, _Themes)
 
 _RESOURCES = {"warehouse": WarehouseResource, "issue_source": IssueSourceResource,
-              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource}
+              "language": LanguageResource, "triage": TriageResource, "delivery": DeliveryResource,
+              "people": PeopleResource, "site": SiteResource, "themes": ThemesResource}
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -1,5 +1,5 @@
 """Triage: feedback, the triage corpus, the team model, similar past projects, team decisions and
-alerts; alert delivery, the one step that talks to people, runs on its own."""
+alerts (recorded here; sending them is the people stage, `impacting.defs.people`)."""
 
 from datetime import UTC, datetime
 
@@ -8,17 +8,25 @@ import pandas as pd
 
 from impacting.defs.errors import failures
 from impacting.defs.metadata import (
-    bullet_list,
     definition_metadata,
     markdown_table,
+    problems_metadata,
     table_key,
     table_metadata,
     table_spec,
 )
-from impacting.defs.resources import IssueSourceResource, LanguageResource, TriageResource, WarehouseResource
+from impacting.defs.resources import (
+    WAREHOUSE_POOL,
+    IssueSourceResource,
+    LanguageResource,
+    PeopleResource,
+    TriageResource,
+    WarehouseResource,
+)
 from impacting.language.encoder import EmbeddingCache
+from impacting.people.experts import experts_by_request
 from impacting.settings import var
-from impacting.triage.alerts import deliver_alerts, record_alerts
+from impacting.triage.alerts import record_alerts
 from impacting.triage.feedback import load_feedback, record_feedback, verdicts_for
 from impacting.triage.history import (
     AWAITING,
@@ -43,7 +51,6 @@ from impacting.triage.training import train_similar_ranking, triage_encoder
 from impacting.triage.tuning.service import serving_encoder
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
-    ALERT_DELIVERIES,
     ALERTS,
     DESCRIPTION_CHUNKS,
     MODELS,
@@ -55,14 +62,14 @@ from impacting.warehouse.tables import (
 )
 
 GROUP = "triage"
-PEOPLE = "people"
 
 
 def _registry(con, warehouse: WarehouseResource) -> ModelRegistry:
-    return ModelRegistry(con, warehouse.open().working_dir / "models")
+    return ModelRegistry.of_warehouse(con, warehouse.open().working_dir)
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="team_feedback",
     group_name=GROUP,
     deps=["projects"],
@@ -86,7 +93,7 @@ def team_feedback(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         "feedback_folder": dg.MetadataValue.path(str(folder)),
         "csv_decisions_read": run.csv_decisions,
         "jira_decisions_new": run.jira_decisions_new,
-        "problems": dg.MetadataValue.md(bullet_list(run.problems)),
+        **problems_metadata(run.problems),
     })
 
 
@@ -102,7 +109,7 @@ CORPUS_SPECS = [
 ]
 
 
-@dg.multi_asset(specs=CORPUS_SPECS, name="triage_corpus_build",
+@dg.multi_asset(pool=WAREHOUSE_POOL, specs=CORPUS_SPECS, name="triage_corpus_build",
                 description="The triage corpus, its description chunks and template sentences, "
                 "built together once per run.")
 def triage_corpus(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -130,6 +137,7 @@ def triage_corpus(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="team_model",
     group_name=GROUP,
     deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES)],
@@ -195,6 +203,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="similar_projects",
     group_name=GROUP,
     deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES), team_model],
@@ -238,6 +247,7 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="team_predictions",
     group_name=GROUP,
     deps=[team_model, similar_projects, "triage_corpus", team_feedback],
@@ -286,55 +296,35 @@ def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key="alerts",
     group_name=GROUP,
-    deps=[team_predictions, similar_projects],
+    deps=[team_predictions, similar_projects, "projects", "status_changes"],
     kinds={"duckdb"},
-    description="Alerts for requests awaiting triage: the teams to notify and the people who "
-    "delivered the most similar past projects, each recipient once per request across runs. "
-    "Recorded here; sending them is `alert_deliveries`.",
+    description="Alerts for requests awaiting triage: the teams to notify, the people who did the "
+    "most of the similar past projects' work (the projects and the stories, tasks and sub-tasks "
+    f"under them; inactive for over {var('people.inactive_days')} days: left out), and the unsure "
+    "teams for the triage lead to decide; each recipient once per request across runs. Recorded "
+    "here; sending them is `send_digests` (group people).",
     metadata=definition_metadata(ALERTS),
 )
-def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+           people: PeopleResource) -> dg.MaterializeResult:
+    settings = people.settings()
     with warehouse.open().connect() as con:
         predictions = read_table(con, TEAM_PREDICTIONS)
         version = predictions["model_version"].iloc[0] if len(predictions) else None
-        raised = record_alerts(con, predictions, read_table(con, SIMILAR_PROJECTS),
-                               request_details(con), version, datetime.now(UTC))
+        experts = experts_by_request(con, settings.inactive_days, settings.people_per_request)
+        raised = record_alerts(con, predictions, experts, version, datetime.now(UTC))
         metadata = table_metadata(con, ALERTS, ["request_key", "recipient", "recipient_kind", "score"])
+        kinds = dict(con.execute(f"SELECT recipient_kind, count(*) FROM {ALERTS.qualified} GROUP BY 1"
+                                 ).fetchall())
     context.log.info(f"{raised} new alert(s) recorded")
-    return dg.MaterializeResult(metadata=metadata | {"alerts_raised": raised})
-
-
-@dg.asset(
-    key="alert_deliveries",
-    group_name=PEOPLE,
-    deps=[alerts],
-    kinds={"duckdb"},
-    description=f"Sends the alerts not yet delivered (and retries failed ones) to "
-    f"{var('triage.alert_webhook_url')} when it is set, and records each outcome; the only step "
-    "that talks to people. Without a webhook nothing is sent.",
-    metadata=definition_metadata(ALERT_DELIVERIES),
-)
-def alert_deliveries(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                     triage: TriageResource) -> dg.MaterializeResult:
-    webhook = triage.settings().alert_webhook_url
-    with warehouse.open().connect() as con:
-        run = deliver_alerts(con, request_details(con), webhook.reveal() if webhook else None,
-                             datetime.now(UTC))
-        metadata = table_metadata(con, ALERT_DELIVERIES, ["request_key", "recipient", "status",
-                                                           "attempts"])
-    if run.failed:
-        context.log.warning(f"{run.failed} alert(s) could not be delivered to the webhook; they "
-                            "are retried on the next run (see alert_deliveries.error)")
     return dg.MaterializeResult(metadata=metadata | {
-        "alerts_new": run.new,
-        "delivered": run.sent,
-        "delivery_failed": run.failed,
-        "retried": run.retried,
-        "webhook": "configured" if webhook else "not configured (nothing sent)",
+        "alerts_raised": raised,
+        "requests_with_people": len(experts),
+        **{f"alerts_{kind}": int(n) for kind, n in sorted(kinds.items())},
     })
 
 
-ASSETS = [team_feedback, triage_corpus, team_model, similar_projects, team_predictions, alerts,
-          alert_deliveries]
+ASSETS = [team_feedback, triage_corpus, team_model, similar_projects, team_predictions, alerts]

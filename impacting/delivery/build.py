@@ -1,4 +1,5 @@
-"""All six delivery tables from `projects`, `status_changes` and Jira's status list, at one `as_of`."""
+"""Every delivery table from `projects`, `status_changes` and Jira's status list, at one `as_of`:
+the department's six, with each issue's project and teams, and the same figures per team."""
 
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ from impacting.delivery.flow import (
     weekly_flow,
 )
 from impacting.delivery.forecast import rollup
+from impacting.delivery.teams import (
+    ownership,
+    team_bottlenecks,
+    team_flows,
+    team_summary,
+    team_weekly_flow,
+    teams_only,
+    with_ownership,
+)
 from impacting.settings import DeliverySettings, var
 from impacting.warehouse.tables import (
     DELIVERY_AGEING_WIP,
@@ -27,6 +37,9 @@ from impacting.warehouse.tables import (
     DELIVERY_FORECASTS,
     DELIVERY_ISSUE_TIMES,
     DELIVERY_STATUS_TIME,
+    DELIVERY_TEAM_BOTTLENECKS,
+    DELIVERY_TEAM_SUMMARY,
+    DELIVERY_TEAM_WEEKLY_FLOW,
     DELIVERY_WEEKLY_FLOW,
     Table,
 )
@@ -34,7 +47,7 @@ from impacting.warehouse.tables import (
 
 @dataclass(frozen=True)
 class DeliveryTables:
-    """The six tables, the `as_of` they were measured at, the status map and the data problems."""
+    """The tables, the `as_of` they were measured at, the status map and the data problems."""
 
     as_of: datetime
     issue_times: pd.DataFrame
@@ -45,6 +58,9 @@ class DeliveryTables:
     forecasts: pd.DataFrame
     categories: StatusCategories
     problems: tuple[str, ...]
+    team_weekly_flow: pd.DataFrame
+    team_summary: pd.DataFrame
+    team_bottlenecks: pd.DataFrame
 
     @property
     def frames(self) -> dict[Table, pd.DataFrame]:
@@ -53,6 +69,8 @@ class DeliveryTables:
             DELIVERY_ISSUE_TIMES: self.issue_times, DELIVERY_STATUS_TIME: self.status_time,
             DELIVERY_WEEKLY_FLOW: self.weekly_flow, DELIVERY_AGEING_WIP: self.ageing_wip,
             DELIVERY_BOTTLENECKS: self.bottlenecks, DELIVERY_FORECASTS: self.forecasts,
+            DELIVERY_TEAM_WEEKLY_FLOW: self.team_weekly_flow, DELIVERY_TEAM_SUMMARY: self.team_summary,
+            DELIVERY_TEAM_BOTTLENECKS: self.team_bottlenecks,
         }
 
 
@@ -137,17 +155,24 @@ def build_delivery(projects: pd.DataFrame, changes: pd.DataFrame, jira_statuses:
             f"issue's history, so flow efficiency is 0; set {var('delivery.active_statuses')} to "
             f"the statuses where work is done (seen: {', '.join(sorted(visited))})"
         )
+    owners = ownership(projects)
+    groups = team_flows(flows, owners)
+    ageing = ageing_wip(flows, as_of)
+    weeks = config.bottleneck_weeks
     return DeliveryTables(
         as_of=as_of,
-        issue_times=issue_times(flows, active, as_of),
-        status_time=status_time(flows, categories, active, as_of),
+        issue_times=with_ownership(issue_times(flows, active, as_of), owners, inherited=True),
+        status_time=with_ownership(status_time(flows, categories, active, as_of), owners),
         weekly_flow=weekly_flow(flows, as_of),
-        ageing_wip=ageing_wip(flows, as_of),
-        bottlenecks=bottlenecks(flows, categories, active, as_of, config.bottleneck_weeks),
-        forecasts=rollup(flows, as_of, config.forecast_weeks, config.forecast_trials,
-                         config.forecast_seed),
+        ageing_wip=with_ownership(ageing, owners),
+        bottlenecks=bottlenecks(flows, categories, active, as_of, weeks),
+        forecasts=with_ownership(rollup(flows, as_of, config.forecast_weeks, config.forecast_trials,
+                                        config.forecast_seed), owners, key="parent_key"),
         categories=categories,
         problems=tuple(problems),
+        team_weekly_flow=team_weekly_flow(groups, as_of),
+        team_summary=team_summary(groups, ageing, categories, active, as_of, weeks),
+        team_bottlenecks=team_bottlenecks(teams_only(groups), categories, active, as_of, weeks),
     )
 
 

@@ -8,19 +8,17 @@ headless-browser test looks for to tell that a chart was drawn.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
-
-# matplotlib's object API (no pyplot): no global state, no display needed, safe in any process.
-from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
 from impacting.delivery.categories import CATEGORY_LABELS, DONE, IN_PROGRESS, NEW
 from impacting.delivery.flow import PERCENTILES, nearest_rank
+from impacting.figures import new_figure as _figure
+from impacting.figures import png as _png
 
 CATEGORY_COLOURS = {NEW: "#9aa5b1", IN_PROGRESS: "#f0a202", DONE: "#2a9d8f"}
 THROUGHPUT_COLOUR = "#3a86ff"
@@ -46,24 +44,6 @@ class Chart:
     caption: str
     figure: go.Figure
     png: Callable[[], bytes]
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    # "tight" trims the margins to the labels in one extra pass; matplotlib's constrained
-    # layout would cost three times as long for these small charts.
-    fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.1)
-    return buffer.getvalue()
-
-
-def _figure(rows: int = 1, height: float = 3.4) -> tuple[Figure, list]:
-    fig = Figure(figsize=(9, height * rows), dpi=90)
-    fig.subplots_adjust(hspace=0.45)
-    axes = [fig.add_subplot(rows, 1, i + 1) for i in range(rows)]
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.spines[["top", "right"]].set_visible(False)
-    return fig, axes
 
 
 def _layout(fig: go.Figure, height: int, **extra) -> go.Figure:

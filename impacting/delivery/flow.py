@@ -466,6 +466,22 @@ def bottlenecks(flows: Sequence[IssueFlow], categories: StatusCategories, active
     return _frame(ordered, ["window_start", "as_of"], DELIVERY_BOTTLENECKS.column_names)
 
 
+def biggest_bottleneck(bottlenecks: pd.DataFrame) -> dict | None:
+    """The in-progress status where recently finished work waited longest in total.
+
+    Waiting statuses (in progress but not active: review, blocked, QA) come first, because time
+    in an active status is work being done; if there are none, any in-progress status.
+    """
+    if not len(bottlenecks):
+        return None
+    started = bottlenecks[bottlenecks["status_category"] == IN_PROGRESS]
+    waiting = started[~started["is_active"].astype(bool)]
+    for candidates in (waiting, started):
+        if len(candidates):
+            return candidates.sort_values(["total_days", "status"], ascending=[False, True]).iloc[0].to_dict()
+    return None
+
+
 def _frame(rows: list[dict], timestamp_columns: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
     """Rows as a frame with exactly `columns` (also when there are no rows), timestamps in UTC."""
     frame = pd.DataFrame(rows, columns=list(columns))

@@ -7,10 +7,10 @@ plotly.js is embedded once, so the file opens offline and from an e-mail attachm
 
 from __future__ import annotations
 
-import html
 import os
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,20 +20,35 @@ from plotly.offline import get_plotlyjs
 
 from impacting.delivery import charts
 from impacting.delivery.build import DeliveryTables
-from impacting.delivery.categories import CATEGORIES, CATEGORY_LABELS, IN_PROGRESS
+from impacting.delivery.categories import CATEGORIES, CATEGORY_LABELS
+from impacting.delivery.flow import biggest_bottleneck
+from impacting.delivery.funnel_charts import funnel_fragment
+from impacting.delivery.html_tables import date as _date
+from impacting.delivery.html_tables import days as _days
+from impacting.delivery.html_tables import escape as _e
+from impacting.delivery.html_tables import table as _table
+from impacting.delivery.team_views import team_fragment, team_names, team_picker
 from impacting.errors import ActionableError
+from impacting.people.html_page import web_url
 from impacting.settings import DeliverySettings, var
+from impacting.warehouse.tables import NO_TEAM
 
 HEAD_ROWS = 25
 
 
 @dataclass(frozen=True)
 class ReportData:
-    """The delivery tables (with their `as_of` and data problems) and how they were made."""
+    """The delivery tables (with their `as_of` and data problems) and how they were made;
+    `urls` are the issues' Jira addresses (their keys link there), `home` the page the report
+    links back to (the site's index)."""
 
     tables: DeliveryTables
     settings: DeliverySettings
     source: str = ""
+    urls: Mapping[str, str] = field(default_factory=dict)
+    home: str | None = None
+    funnel: pd.DataFrame | None = None          # `impacting_funnel`, when measured with the tables
+    funnel_weekly: pd.DataFrame | None = None   # `impacting_funnel_weekly`
 
 
 @dataclass(frozen=True)
@@ -81,22 +96,6 @@ def headline(data: ReportData) -> Headline:
     )
 
 
-def biggest_bottleneck(bottlenecks: pd.DataFrame) -> dict | None:
-    """The in-progress status where recently finished work waited longest in total.
-
-    Waiting statuses (in progress but not active: review, blocked, QA) come first, because time
-    in an active status is work being done; if there are none, any in-progress status.
-    """
-    if not len(bottlenecks):
-        return None
-    started = bottlenecks[bottlenecks["status_category"] == IN_PROGRESS]
-    waiting = started[~started["is_active"].astype(bool)]
-    for candidates in (waiting, started):
-        if len(candidates):
-            return candidates.sort_values(["total_days", "status"], ascending=[False, True]).iloc[0].to_dict()
-    return None
-
-
 def status_order(status_time: pd.DataFrame) -> list[str]:
     """Statuses in workflow order: by category, then by when issues typically first enter them."""
     if not len(status_time):
@@ -134,7 +133,7 @@ def write_report(data: ReportData, path: Path, chart_list: list[charts.Chart] | 
     except OSError as error:
         raise ReportNotWritten(
             f"could not write the delivery report to {path} ({error.strerror or error}); make the "
-            f"folder writable or set {var('delivery.report_path')} to a writable path") from error
+            f"folder writable or set {var('site.site_dir')} to a writable folder") from error
     finally:
         partial.unlink(missing_ok=True)
     return path
@@ -150,41 +149,17 @@ def flow_figures(tables) -> dict:
 
 # --- HTML -------------------------------------------------------------------------------------------
 
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value))
+def _issue(urls: Mapping[str, str]):
+    """A formatter: an issue key (or a list of them) linked to Jira where its address is known."""
+    def one(key) -> str:
+        url = web_url(urls.get(str(key)))
+        return f'<a href="{_e(url)}">{_e(key)}</a>' if url else _e(key)
 
-
-def _days(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:,.1f} d"
-
-
-def _date(value) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    return pd.Timestamp(value).strftime("%Y-%m-%d")
-
-
-def _table(frame: pd.DataFrame, columns: dict[str, str], formats: dict | None = None,
-           highlight: str | None = None) -> str:
-    formats = formats or {}
-    if not len(frame):
-        return "<p class='empty'>Nothing to show.</p>"
-    head = "".join(f"<th>{_e(label)}</th>" for label in columns.values())
-    rows = []
-    for record in frame.to_dict("records"):
-        cells = []
-        for column in columns:
-            value = record.get(column)
-            if column in formats:
-                shown = formats[column](value)
-            elif isinstance(value, (list, tuple, np.ndarray)):
-                shown = _e(", ".join(map(str, value)))
-            else:
-                shown = _e("–" if value is None or pd.isna(value) else value)
-            cells.append(f"<td>{shown}</td>")
-        marked = " class='alert'" if highlight and record.get(highlight) is True else ""
-        rows.append(f"<tr{marked}>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    def linked(value) -> str:
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return ", ".join(one(k) for k in value)
+        return "–" if value is None or pd.isna(value) else one(value)
+    return linked
 
 
 def _tiles(data: ReportData, top: Headline) -> str:
@@ -195,18 +170,19 @@ def _tiles(data: ReportData, top: Headline) -> str:
 
     last = f"last week {top.done_last_week}" if top.done_last_week is not None else "no earlier week"
     month = f"4 weeks ago {top.wip_four_weeks_ago}" if top.wip_four_weeks_ago is not None else ""
+    issue = _issue(data.urls)
     oldest = "".join(
-        f"<li><b>{_e(r['key'])}</b> {_e(r['summary'])} ({_e(r['issue_type'])}, {_e(r['status'])}): "
+        f"<li><b>{issue(r['key'])}</b> {_e(r['summary'])} ({_e(r['issue_type'])}, {_e(r['status'])}): "
         f"{_days(r['age_days'])} vs p85 {_days(r['p85_days'])}</li>" for r in top.oldest)
     neck = top.bottleneck
     if neck:
-        stuck = ", ".join(neck["stuck_keys"][:5]) if len(neck["stuck_keys"]) else "none"
+        stuck = issue(list(neck["stuck_keys"][:5])) if len(neck["stuck_keys"]) else "none"
         bottleneck = tile(
             "Biggest bottleneck", _e(neck["status"]),
             f"{_e(neck['issue_type'])} issues finished in the last {settings.bottleneck_weeks} weeks "
             f"spent {_days(neck['total_days'])} there in total (median {_days(neck['median_days'])}, "
             f"{int(neck['issues'])} issues). Stuck there now, beyond its p85: "
-            f"{int(neck['stuck_count'])} ({_e(stuck)}).")
+            f"{int(neck['stuck_count'])} ({stuck}).")
     else:
         bottleneck = tile("Biggest bottleneck", "–",
                           f"No issue finished in the last {settings.bottleneck_weeks} weeks.")
@@ -271,6 +247,19 @@ def _definitions(data: ReportData) -> str:
          "before they were done, ranked by total and by median time; 'stuck' are open issues of "
          "that type whose time in that status exceeds its p85. The headline names the waiting "
          "status (in progress, not active) with the most total time."),
+        ("Teams", f"An issue's teams are its team field ({var('source.team_field')}), or its nearest "
+         "ancestor's when it has none (a story takes its epic's, an epic its request's); an issue "
+         f"with no team anywhere counts for {NO_TEAM}. Shared work counts for each of its teams. Per "
+         "team, the same definitions apply to the team's issues alone."),
+        ("Impacting funnel", "Per request: created → triaged (its first team decision: the team "
+         "model's, or a person's if the teams were confirmed first) → teams confirmed (feedback or "
+         "the team field filled in) → work started (its first delivery item in progress) → done. "
+         "Teams asked: notify and unsure at the first decision, against every team the model knew."),
+        ("Reading hours saved", f"For each request the model triaged: every known team not asked "
+         f"× its readers ({settings.readers_per_team:g} per team; {var('delivery.readers_per_team')}, "
+         f"{var('delivery.team_readers')}) × the request's words ÷ "
+         f"{settings.reading_words_per_minute:g} words a minute "
+         f"({var('delivery.reading_words_per_minute')})."),
         ("Epic forecast", f"Per epic or parent: its children by category, and a Monte Carlo "
          f"forecast: {settings.forecast_trials:,} trials each replay the future week by week, "
          f"drawing a week's throughput at random from the epic's own children done per 7-day period "
@@ -283,6 +272,22 @@ def _definitions(data: ReportData) -> str:
     table = _table(categories, {"status": "Status", "status_category": "Category",
                                 "category_source": "Category from", "is_active": "Active"})
     return f"<dl>{listing}</dl><h3>Statuses</h3>{table}"
+
+
+def _funnel_section(data: ReportData) -> str:
+    if data.funnel is None:
+        return ""
+    weekly = data.funnel_weekly if data.funnel_weekly is not None else pd.DataFrame()
+    return ("<section id='funnel'><h2>The impacting funnel</h2><p class='caption'>How fast "
+            "requests reach the right teams, and the reading triage spares (table impacting_funnel, "
+            f"weekly: impacting_funnel_weekly).</p>{funnel_fragment(data.funnel, weekly)}</section>")
+
+
+def _team_sections(data: ReportData) -> str:
+    tables = data.tables
+    return team_picker({team: team_fragment(team, tables.team_summary, tables.team_weekly_flow,
+                                            tables.team_bottlenecks, tables.ageing_wip)
+                        for team in team_names(tables.team_summary)})
 
 
 STYLE = """
@@ -298,6 +303,8 @@ table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{border-bottom:1
 padding:4px 8px;text-align:left;vertical-align:top}th{background:#f0f4f8}tr.alert td{background:#fdecea}
 dt{font-weight:700;margin-top:8px}dd{margin:2px 0 0 16px}.empty{color:#7b8794}
 .key{color:#52606d;font-size:14px}
+#team-pick{font-size:15px;padding:2px 6px;margin:6px 0}.team-facts{font-size:14px}
+.impacting-figure svg{max-width:100%;height:auto}
 """
 
 
@@ -309,6 +316,7 @@ def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
     key_line = (f"Flow efficiency of the {top.finished_in_window} issues finished in the last "
                 f"{settings.bottleneck_weeks} weeks: <b>{efficiency}</b> of their cycle time was spent "
                 f"in active statuses.")
+    issue = _issue(data.urls)
     figures = "".join(
         f'<section id="{chart.key}"><h2>{_e(chart.title)}</h2><p class="caption">{_e(chart.caption)}</p>'
         + chart.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{chart.key}",
@@ -321,20 +329,21 @@ def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
                            "total_days": "Total", "median_days": "Median", "p85_days": "p85",
                            "rank_by_median": "Rank (median)", "stuck_count": "Stuck now",
                            "stuck_keys": "Stuck issues"},
-        {c: _days for c in ("total_days", "median_days", "p85_days")})
+        {"stuck_keys": issue} | {c: _days for c in ("total_days", "median_days", "p85_days")})
     ageing = _table(
         tables.ageing_wip.head(HEAD_ROWS),
         {"key": "Issue", "summary": "Summary", "issue_type": "Type", "status": "Status",
          "age_days": "Age", "days_in_current_status": "In this status", "p85_days": "p85 of type",
          "band": "Band"},
-        {c: _days for c in ("age_days", "days_in_current_status", "p85_days")}, highlight="over_p85")
+        {"key": issue} | {c: _days for c in ("age_days", "days_in_current_status", "p85_days")},
+        highlight="over_p85")
     more = len(tables.ageing_wip) - HEAD_ROWS
     forecasts = _table(
         tables.forecasts, {"parent_key": "Epic", "summary": "Summary", "status": "Status",
                          "children": "Children", "children_done": "Done",
                          "children_in_progress": "In progress", "children_to_do": "To do",
                          "p50_date": "50%", "p85_date": "85%", "p95_date": "95%", "note": "Note"},
-        {c: _date for c in ("p50_date", "p85_date", "p95_date")})
+        {"parent_key": issue} | {c: _date for c in ("p50_date", "p85_date", "p95_date")})
     problems = "".join(f"<li>{_e(p)}</li>" for p in tables.problems[:20])
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
@@ -344,11 +353,16 @@ def render_html(data: ReportData, chart_list: list[charts.Chart]) -> str:
 <style>{STYLE}</style>
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
+{f'<p class="meta"><a href="{_e(data.home)}">← Requests awaiting triage</a></p>' if data.home else ""}
 <h1>Delivery report</h1>
 <p class="meta">As of <b>{tables.as_of:%A %d %B %Y, %H:%M} UTC</b> · {len(tables.issue_times)} issues ·
 source {_e(data.source)} · definitions at the end</p>
 <section id="headline"><h2>Headline</h2>{_tiles(data, top)}<p class="key">{key_line}</p></section>
 {figures}
+{_funnel_section(data)}
+<section id="teams"><h2>Delivery by team</h2><p class="caption">Pick a team: its throughput, cycle
+times, work in progress, bottlenecks and oldest work (tables delivery_team_summary,
+delivery_team_weekly_flow, delivery_team_bottlenecks).</p>{_team_sections(data)}</section>
 <section id="tables"><h2>Bottlenecks by issue type</h2>{bottlenecks}
 <h2>Oldest work in progress</h2><p class="caption">Oldest first; highlighted: older than the p85 cycle
 time of finished work of the same type.{f' {more} more in delivery_ageing_wip.' if more > 0 else ''}</p>
@@ -358,6 +372,7 @@ time of finished work of the same type.{f' {more} more in delivery_ageing_wip.' 
 {f"<h3>Data notes</h3><ul>{problems}</ul>" if problems else ""}</section>
 <p class="meta">Generated {generated} by impacting. Tables: delivery_issue_times,
 delivery_status_time, delivery_weekly_flow, delivery_ageing_wip, delivery_bottlenecks,
-delivery_forecasts.</p>
+delivery_forecasts, delivery_team_summary, delivery_team_weekly_flow, delivery_team_bottlenecks,
+impacting_funnel, impacting_funnel_weekly.</p>
 </body></html>
 """

@@ -24,6 +24,10 @@ KINDS = (SENTENCE, HEADING, CODE, COMMENT, TOC, TABLE)
 
 # The model reads at most 256 word pieces (~150 words); longer sentences are cut below that.
 MAX_SENTENCE_WORDS = 100
+# A sentence is cut at this many characters: 100 words of prose are well under it, so it only
+# bites on data posing as text (base64, a minified line), and a 10 MB line without spaces can
+# never become a 10 MB sentence for the model.
+MAX_SENTENCE_CHARS = 5000
 
 ABBREVIATIONS = frozenset({
     "e.g", "i.e", "etc", "vs", "cf", "al", "approx", "fig", "no", "mr", "mrs", "ms", "dr",
@@ -191,5 +195,5 @@ def split_sentences(text: str) -> list[str]:
     for sentence in filter(None, sentences):
         words = sentence.split()
         for begin in range(0, len(words), MAX_SENTENCE_WORDS):
-            out.append(" ".join(words[begin:begin + MAX_SENTENCE_WORDS]))
+            out.append(" ".join(words[begin:begin + MAX_SENTENCE_WORDS])[:MAX_SENTENCE_CHARS])
     return out

@@ -45,6 +45,7 @@ class Workspace:
     corpus: CorpusStats
     con: duckdb.DuckDBPyConnection
     note: str
+    shared: bool = False   # the cache is the warehouse's working database (its tables are at hand)
 
 
 @contextmanager
@@ -54,14 +55,14 @@ def open_workspace(warehouse_path: Path, encoder: Encoder, cache_path: Path | No
     run holds it), else an in-memory one. Corpus statistics come from the warehouse's chunks."""
     warehouse = Warehouse(warehouse_path)
     with ExitStack() as stack:
-        con, note = None, "embedding in memory"
+        con, note, shared = None, "embedding in memory", False
         if cache_path is not None:
             con = stack.enter_context(duckdb.connect(str(cache_path)))
             note = f"embedding cache: {cache_path}"
         elif warehouse.working_path.is_file():
             try:
                 con = stack.enter_context(warehouse.connect(wait_seconds=5))
-                note = f"embedding cache: {warehouse.working_path}"
+                note, shared = f"embedding cache: {warehouse.working_path}", True
             except WarehouseBusy:
                 note = "the warehouse is busy (a run holds it): embedding in memory"
         if con is None:
@@ -69,7 +70,7 @@ def open_workspace(warehouse_path: Path, encoder: Encoder, cache_path: Path | No
         corpus = CorpusStats()
         if _has_table(con, CHUNKS.qualified):
             corpus = CorpusStats.build(chunks_from_rows(read_table(con, CHUNKS)).values())
-        yield Workspace(EmbeddingCache(con, encoder), corpus, con, note)
+        yield Workspace(EmbeddingCache(con, encoder), corpus, con, note, shared)
 
 
 def _has_table(con, qualified: str) -> bool:

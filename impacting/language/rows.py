@@ -1,4 +1,4 @@
-"""Language results ↔ warehouse rows (`chunks`, `summaries`, `keywords`)."""
+"""Language results ↔ warehouse rows (`chunks`, `summaries`, `keywords`, `request_summaries`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pandas as pd
 
 from impacting.language.chunking import Chunk
 from impacting.language.keywords import Keyword
+from impacting.language.request_summary import RequestSummaries
 from impacting.language.summarise import Summary
-from impacting.warehouse.tables import CHUNKS, KEYWORDS, SUMMARIES
+from impacting.warehouse.tables import CHUNKS, KEYWORDS, REQUEST_SUMMARIES, SUMMARIES
 
 
 def chunk_rows(project_key: str | None, chunks: Sequence[Chunk],
@@ -53,6 +54,22 @@ def summary_rows(document_id: str, project_key: str | None, document_words: int,
         "method": [s.method for s in summaries.values()],
         "chunk_indexes": [list(s.chunk_indexes) for s in summaries.values()],
     }, columns=list(SUMMARIES.column_names))
+
+
+def request_summary_rows(request_key: str, result: RequestSummaries) -> pd.DataFrame:
+    """`request_summaries` rows for one request."""
+    kinds = list(result.summaries)
+    return pd.DataFrame({
+        "request_key": request_key,
+        "kind": kinds,
+        "text": [result.summaries[k].text for k in kinds],
+        "words": [result.summaries[k].words for k in kinds],
+        "request_words": result.words,
+        "degree": [result.summaries[k].degree for k in kinds],
+        "method": [result.summaries[k].method for k in kinds],
+        "parts": [list(result.parts) for _ in kinds],
+        "sentences": [list(result.sentences[k]) for k in kinds],
+    }, columns=list(REQUEST_SUMMARIES.column_names))
 
 
 def keyword_rows(document_id: str, project_key: str | None,

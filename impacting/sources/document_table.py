@@ -12,11 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from impacting.sources.documents import ExtractedText, extract_text
+from impacting.sources.documents import ExtractedText
+from impacting.sources.documents.limits import ExtractionLimits
+from impacting.sources.documents.worker import ExtractionWorker
 from impacting.warehouse.store import BlobStore
 
 # Bump when extraction changes, so every document is read again with the new code.
-EXTRACTOR_VERSION = "2"  # 2: Markdown structure read with markdown-it-py
+EXTRACTOR_VERSION = "3"  # 2: Markdown read with markdown-it-py; 3: limits on size, words, time
 
 
 @dataclass
@@ -27,20 +29,37 @@ class DocumentStats:
     problems: list[str] = field(default_factory=list)
 
 
-def build_documents(attachments: pd.DataFrame, blobs: BlobStore,
-                    previous: pd.DataFrame) -> tuple[pd.DataFrame, DocumentStats]:
-    """`documents` rows for every attachment marked `is_document`."""
+def build_documents(attachments: pd.DataFrame, blobs: BlobStore, previous: pd.DataFrame,
+                    limits: ExtractionLimits | None = None) -> tuple[pd.DataFrame, DocumentStats]:
+    """`documents` rows for every attachment marked `is_document`; new content is read in a
+    worker process within `limits` (time, memory, inflated size, words)."""
+    limits = limits or ExtractionLimits()
+    with ExtractionWorker(limits) as worker:
+        return _build(attachments, blobs, previous, worker, extractor_version(limits))
+
+
+def extractor_version(limits: ExtractionLimits) -> str:
+    """What a stored extraction was made with: the code's version and the limits (a text
+    truncated, or a document refused, under one limit is read again under another)."""
+    return (f"{EXTRACTOR_VERSION}/words:{limits.max_words}/inflated:{limits.max_uncompressed_bytes}"
+            f"/seconds:{limits.timeout_seconds}/memory:{limits.max_memory_bytes}")
+
+
+def _build(attachments: pd.DataFrame, blobs: BlobStore, previous: pd.DataFrame,
+           worker: ExtractionWorker, version: str) -> tuple[pd.DataFrame, DocumentStats]:
     stats = DocumentStats()
+    # Every content read before with this code and these limits is reused, including what could
+    # not be read: a broken file does not mend itself, and a new upload has a new hash.
     cached = {
         row.sha256: row for row in previous.itertuples(index=False)
-        if row.sha256 and row.extractor_version == EXTRACTOR_VERSION
-        and row.extraction_status == "ok"
+        if row.sha256 and row.extractor_version == version and row.format is not None
     }
     rows = []
     for attachment in attachments[attachments["is_document"].fillna(False)].itertuples(index=False):
-        row = _document_row(attachment, blobs, cached, stats)
+        row = _document_row(attachment, blobs, cached, stats, worker) | {"extractor_version": version}
         if row["extraction_status"] != "ok":
             stats.not_ok[row["extraction_status"]] = stats.not_ok.get(row["extraction_status"], 0) + 1
+        if row["extraction_status"] != "ok" or row["extraction_reason"]:  # failed, or truncated
             stats.problems.append(
                 f"{attachment.issue_key} '{attachment.file_name}': {row['extraction_reason']}"
             )
@@ -52,7 +71,7 @@ def build_documents(attachments: pd.DataFrame, blobs: BlobStore,
 
 
 def _document_row(attachment: Any, blobs: BlobStore, cached: dict[str, Any],
-                  stats: DocumentStats) -> dict[str, Any]:
+                  stats: DocumentStats, worker: ExtractionWorker) -> dict[str, Any]:
     base = {
         "document_id": attachment.attachment_id,
         "project_key": attachment.issue_key,
@@ -75,11 +94,12 @@ def _document_row(attachment: Any, blobs: BlobStore, cached: dict[str, Any],
         stats.reused += 1
         return base | {
             "format": hit.format, "word_count": hit.word_count, "headings": list(hit.headings),
-            "text": hit.text, "extraction_status": "ok", "extraction_reason": None,
+            "text": hit.text, "extraction_status": hit.extraction_status,
+            "extraction_reason": hit.extraction_reason,
         }
     try:
-        extracted = extract_text(blobs.get(attachment.sha256), attachment.file_name or "",
-                                 attachment.mime_type)
+        extracted = worker.extract(blobs.get(attachment.sha256), attachment.file_name or "",
+                                   attachment.mime_type)
     except Exception as error:  # a parser bug must not fail the other documents
         extracted = ExtractedText("", "unknown", "failed",
                                   f"could not be read ({type(error).__name__}: {error}); "

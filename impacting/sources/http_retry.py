@@ -92,6 +92,12 @@ def transient(error: BaseException) -> Transient | None:
         reason = getattr(response, "reason", "") or ""
         header = response.headers.get("Retry-After") if response is not None else None
         return Transient(f"HTTP {status} {reason}".strip(), retry_after_seconds(header))
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        response = error.response  # any other HTTP service (webhooks): the same reading
+        if response.status_code not in RETRIED_STATUS:
+            return None
+        return Transient(f"HTTP {response.status_code} {response.reason or ''}".strip(),
+                         retry_after_seconds(response.headers.get("Retry-After")))
     if isinstance(error, requests.exceptions.SSLError):
         return None  # a certificate problem does not go away by asking again
     if isinstance(error, requests.exceptions.Timeout):
@@ -127,7 +133,7 @@ def call_with_retries(call: Callable[[], T], *, what: str, policy: RetryPolicy,
             else:
                 wait, why = policy.backoff(retry), "backing off"
             if wait > policy.max_wait:
-                raise GaveUp(what, retry, f"{problem.description}; Jira asked to wait {wait:.0f} s, "
+                raise GaveUp(what, retry, f"{problem.description}; the server asked to wait {wait:.0f} s, "
                              f"more than the {policy.max_wait:.0f} s allowed") from error
             if warn is not None:
                 warn(f"{what}: {problem.description}; retry {retry} of {policy.max_retries} "

@@ -122,6 +122,7 @@ def project_row(raw: dict[str, Any], *, team_field: str = "components",
         "updated_at": parse_jira_time(fields.get("updated")),
         "resolved_at": parse_jira_time(fields.get("resolutiondate")),
         "teams": names(fields.get(team_field)),
+        "teams_set_at": field_filled_at(raw, team_field),
         "components": names(fields.get("components")),
         "labels": names(fields.get("labels")),
         "assignee": assignee,
@@ -133,6 +134,56 @@ def project_row(raw: dict[str, Any], *, team_field: str = "components",
         "url": browse_url(raw, base_url),
         "source": source,
     }
+
+
+# How changelogs name the built-in team-like fields when an item carries no `fieldId` (Server).
+_CHANGELOG_NAMES = {"components": "component", "labels": "labels"}
+
+
+def field_filled_at(raw: dict[str, Any], field_id: str) -> datetime | None:
+    """When the field `field_id` (a team field: components, labels or a custom field) was first
+    filled in, from the changelog; the creation time when it was filled in at creation; None
+    while it is empty.
+
+    Components change one item per component added or removed, so the set at creation is found
+    by undoing the changes from the current value; other fields change as a whole, so the value
+    before the first change is the value at creation.
+    """
+    fields = raw["fields"]
+    if not names(fields.get(field_id)):
+        return None
+    created = parse_jira_time(fields.get("created"))
+    changes = sorted(
+        ((parse_jira_time(history.get("created")), item)
+         for history in (raw.get("changelog") or {}).get("histories") or []
+         for item in history.get("items") or [] if _is_field(item, field_id)),
+        key=lambda change: change[0] or datetime.min.replace(tzinfo=UTC))
+    if not changes:
+        return created
+    if field_id != "components":
+        if (changes[0][1].get("fromString") or "").strip():
+            return created
+        return next((at for at, item in changes if (item.get("toString") or "").strip()), created)
+    present = set(names(fields.get(field_id)))
+    for _at, item in reversed(changes):
+        present.discard((item.get("toString") or "").strip())
+        present.add((item.get("fromString") or "").strip())
+    present.discard("")
+    if present:
+        return created
+    for at, item in changes:
+        present.discard((item.get("fromString") or "").strip())
+        present.add((item.get("toString") or "").strip())
+        present.discard("")
+        if present:
+            return at
+    return created
+
+
+def _is_field(item: dict[str, Any], field_id: str) -> bool:
+    if item.get("fieldId"):
+        return item["fieldId"] == field_id
+    return (item.get("field") or "").lower() == _CHANGELOG_NAMES.get(field_id, field_id).lower()
 
 
 def status_changes(raw: dict[str, Any]) -> list[dict[str, Any]]:

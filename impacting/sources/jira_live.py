@@ -222,7 +222,7 @@ class JiraSource:
                 f"{what}: {type(error).__name__}")) from None
 
     def statuses(self) -> list[dict[str, Any]] | None:
-        found = self._call("read the status list (GET status)", self.client._get_json, "status")
+        found = self.call("read the status list (GET status)", self.client._get_json, "status")
         return [status for status in found if isinstance(status, dict)] \
             if isinstance(found, list) else None
 
@@ -240,25 +240,17 @@ class JiraSource:
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise SourceError(f"{URL_VAR} must be the web address of the Jira, e.g. "
                               "https://yourcompany.atlassian.net or https://jira.example.com/jira")
-        auth: dict[str, Any] = {}
-        if config.email and config.api_token:
-            auth["basic_auth"] = (config.email, config.api_token.reveal())
-        elif config.pat:
-            auth["token_auth"] = config.pat.reveal()
-        # get_server_info=False and max_retries=0: the first request goes through our retry
-        # policy too, and the library's own 429/503 loop (fixed sleeps, no HTTP dates) is off.
-        client = JIRA(server=config.url, options={"check_update": False}, get_server_info=False,
-                      max_retries=0, timeout=config.timeout_seconds, **auth)
-        info = self._call("read serverInfo", client.server_info)
+        client = self.new_client()
+        info = self.call("read serverInfo", client.server_info)
         if not isinstance(info, dict) or "versionNumbers" not in info:
             raise SourceError(f"{config.url} does not answer like Jira (no serverInfo): check {URL_VAR} "
                               "is the base address, with the context path if there is one (…/jira)")
         client.deploymentType = info.get("deploymentType")  # what the library's own search reads
         self.deployment = info.get("deploymentType") or "Server"
         self._cloud = self.deployment == "Cloud"
-        if auth:
+        if (config.email and config.api_token) or config.pat:
             # Fails fast on bad credentials, and tells us the zone Jira reads JQL dates in.
-            me = self._call("check the credentials (GET myself)", client.myself)
+            me = self.call("check the credentials (GET myself)", client.myself)
             self._zone = _zone(me.get("timeZone") if isinstance(me, dict) else None)
         else:
             half = f" ({EMAIL_VAR} is set but {TOKEN_VAR} is not)" if config.email else ""
@@ -266,6 +258,18 @@ class JiraSource:
                        f"projects; set {EMAIL_VAR} + {TOKEN_VAR} (Cloud) or {PAT_VAR} (Data Center)")
         self._log.info(f"connected to Jira {self.deployment} {info.get('version', '')} at {config.url}")
         return client
+
+    def new_client(self, version: str = "2") -> JIRA:
+        """A client for REST API `version` ("3": Cloud's ADF) with these credentials."""
+        config, auth = self.config, {}
+        if config.email and config.api_token:
+            auth = {"basic_auth": (config.email, config.api_token.reveal())}
+        elif config.pat:
+            auth = {"token_auth": config.pat.reveal()}
+        # get_server_info=False and max_retries=0: the first request goes through our retry
+        # policy too, and the library's own 429/503 loop (fixed sleeps, no HTTP dates) is off.
+        return JIRA(server=config.url, options={"check_update": False, "rest_api_version": version},
+                    get_server_info=False, max_retries=0, timeout=config.timeout_seconds, **auth)
 
     def _time_zone(self) -> ZoneInfo | None:
         self.client  # noqa: B018 - connecting learns the zone
@@ -301,7 +305,7 @@ class JiraSource:
         page = 0
         while True:
             page += 1
-            result = self._call(f"{what} (search/jql page {page})", client.enhanced_search_issues,
+            result = self.call(f"{what} (search/jql page {page})", client.enhanced_search_issues,
                                 jql_str=jql, nextPageToken=token, maxResults=page_size,
                                 fields=list(fields), expand=expand, json_result=True, kind="search")
             yield from result.get("issues") or []
@@ -317,7 +321,7 @@ class JiraSource:
                           page_size: int, what: str) -> Iterator[dict[str, Any]]:
         start = 0
         while True:
-            result = self._call(f"{what} (search from {start})", client.search_issues, jql_str=jql,
+            result = self.call(f"{what} (search from {start})", client.search_issues, jql_str=jql,
                                 startAt=start, maxResults=page_size, fields=list(fields),
                                 expand=expand, json_result=True, kind="search")
             issues = result.get("issues") or []
@@ -329,7 +333,7 @@ class JiraSource:
 
     def _issue(self, key: str) -> dict[str, Any] | None:
         try:
-            issue = self._call(f"read {key}", self.client.issue, key,
+            issue = self.call(f"read {key}", self.client.issue, key,
                                fields=",".join(self.config.fields), expand="changelog")
         except _NotFound:
             return None
@@ -355,7 +359,7 @@ class JiraSource:
         out: list[dict[str, Any]] = []
         try:
             while True:
-                page = self._call(f"read the changelog of {key} from entry {len(out)}", client._get_json,
+                page = self.call(f"read the changelog of {key} from entry {len(out)}", client._get_json,
                                   f"issue/{quote(key)}/changelog",
                                   params={"startAt": len(out), "maxResults": CHANGELOG_PAGE_SIZE})
                 values = page.get("values") or []
@@ -365,7 +369,7 @@ class JiraSource:
                     return out
         except _NotFound:
             # No changelog resource (Data Center): the issue itself carries its whole changelog.
-            issue = self._call(f"read the changelog of {key}", client.issue, key, fields="updated",
+            issue = self.call(f"read the changelog of {key}", client.issue, key, fields="updated",
                                expand="changelog")
             return list((issue.raw.get("changelog") or {}).get("histories") or [])
 
@@ -411,7 +415,7 @@ class JiraSource:
 
     # -- calling Jira -----------------------------------------------------------------------
 
-    def _call(self, what: str, function: Callable[..., Any], *args: Any, kind: str = "",
+    def call(self, what: str, function: Callable[..., Any], *args: Any, kind: str = "",
               **kwargs: Any) -> Any:
         """`function(*args, **kwargs)` under the retry policy; failures become SourceErrors."""
         try:

@@ -20,7 +20,7 @@ from impacting.triage.predict import triage
 from impacting.triage.ranking.features import link_graph
 from impacting.triage.ranking.serve import find_similar, train_ranker
 from impacting.triage.similar import HYBRID, MODES, SimilarConfig, SimilarityIndex, link_metrics
-from impacting.triage.teams import TeamModelConfig, fit_team_model
+from impacting.triage.teams import TeamModel, TeamModelConfig, fit_team_model
 from impacting.triage.teams.candidates import BASE_CANDIDATES, COMBINATION
 
 LEARNED, FIXED_FUSION = "learned", "fixed"
@@ -36,7 +36,7 @@ BEFORE_FIGURES = ("notify_recall", "unsure_or_notify_recall", "notify_per_reques
 
 
 def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig,
-                  log: Callable[[str], None] | None = None) -> dict:
+                  log: Callable[[str], None] | None = None, model: TeamModel | None = None) -> dict:
     """Team figures on the test records for the model trained (and tuned) on the train records.
 
     Top level: the product's decisions (notify_recall, notify_per_request, unsure_per_request,
@@ -44,9 +44,10 @@ def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig,
     recall_at_3, owner_top1, k_for_95_recall). `candidates` has the ranking figures of every
     candidate, each with its own cross-validated threshold; `cv` what cross-validation saw;
     `before` the same figures for the method before issue 16 (`PREVIOUS_TEAM_METHOD`), fitted on
-    the same train records.
+    the same train records. `model`: the model already fitted on `train` with `config`, when the
+    caller has it.
     """
-    section = _teams_figures(train, test, config, log)
+    section = _teams_figures(train, test, config, log, model)
     previous = _teams_figures(train, test, replace(config, **PREVIOUS_TEAM_METHOD), log)
     section["before"] = {k: previous[k] for k in BEFORE_FIGURES if k in previous} | {
         "cv_decisions": previous["cv"]["decisions"]}
@@ -54,8 +55,8 @@ def teams_section(train: Corpus, test: Corpus, config: TeamModelConfig,
 
 
 def _teams_figures(train: Corpus, test: Corpus, config: TeamModelConfig,
-                   log: Callable[[str], None] | None = None) -> dict:
-    model = fit_team_model(train, config, progress=log)
+                   log: Callable[[str], None] | None = None, model: TeamModel | None = None) -> dict:
+    model = model or fit_team_model(train, config, progress=log)
     # Decisions only: reasons (and so the similar projects they cite) are not scored.
     result = triage(model, test, explain=False)
     truth = [set(r.teams) for r in test.requests]

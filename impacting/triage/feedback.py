@@ -128,6 +128,26 @@ def read_feedback_csv(path: Path) -> tuple[list[Feedback], list[str]]:
     return rows, problems
 
 
+COMMAND_FILE = "command-line.csv"
+HEADER = ("request", "team", "verdict", "author", "at", "note")
+
+
+def append_decision(folder: Path, request: str, team: str, confirmed: bool, author: str | None,
+                    note: str | None, at: datetime) -> Path:
+    """Add one decision to the folder's `command-line.csv` (the `impacting feedback` command),
+    so decisions typed at the command line take the same path as any dropped CSV file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / COMMAND_FILE
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(HEADER)
+        writer.writerow([request, team, "confirmed" if confirmed else "rejected", author or "",
+                         at.isoformat(), " ".join((note or "").split())])
+    return path
+
+
 def _parse_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

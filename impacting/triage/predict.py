@@ -118,6 +118,27 @@ def _quote(chunk: Chunk) -> str:
     return f"'{text}'" + (f" ({chunk.section[-1]})" if chunk.section else "")
 
 
+def supporting_passages(passages: Sequence[Chunk], support: np.ndarray,
+                        template: frozenset[str] = frozenset(),
+                        limit: int = PASSAGES_PER_REASON) -> list[int]:
+    """Positions of the passages a reason quotes: those that push the score up most, template
+    sentences left out, sentences of at least `QUOTE_MIN_WORDS` words preferred, each text once;
+    a passage that pulls the score down only when nothing else is left."""
+    chosen: list[int] = []
+    if not len(support):
+        return chosen
+    seen: set[str] = set()
+    ranked = [k for k in np.argsort(-support, kind="stable") if passages[k].sha256 not in template]
+    quotable = [k for k in ranked if passages[k].words >= QUOTE_MIN_WORDS] or ranked
+    for k in quotable:
+        if len(chosen) >= limit or (support[k] <= 0 and chosen):
+            break
+        if passages[k].text not in seen:
+            seen.add(passages[k].text)
+            chosen.append(int(k))
+    return chosen
+
+
 def team_reason(team: str, probability: float, decision: str, threshold: float,
                 unsure_threshold: float, passages: Sequence[Chunk], support: np.ndarray,
                 similar: Sequence[tuple[str, float]], by_vote: bool = False,
@@ -135,17 +156,7 @@ def team_reason(team: str, probability: float, decision: str, threshold: float,
         head = f"{team} (p={probability:.2f} ≥ {threshold:.2f})"
     else:
         head = f"{team} (p={probability:.2f}, unsure: between {unsure_threshold:.2f} and {threshold:.2f})"
-    parts = []
-    if len(support):
-        seen: set[str] = set()
-        ranked = [k for k in np.argsort(-support, kind="stable") if passages[k].sha256 not in template]
-        quotable = [k for k in ranked if passages[k].words >= QUOTE_MIN_WORDS] or ranked
-        for k in quotable:
-            if len(parts) >= PASSAGES_PER_REASON or (support[k] <= 0 and parts):
-                break
-            if passages[k].text not in seen:
-                seen.add(passages[k].text)
-                parts.append(_quote(passages[k]))
+    parts = [_quote(passages[k]) for k in supporting_passages(passages, support, template)]
     body = "; ".join(parts)
     if by_vote:
         body += ("; " if body else "") + f"few past projects of {team}: scored by the similar ones"

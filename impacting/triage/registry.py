@@ -86,6 +86,12 @@ class ModelRegistry:
         self.con = con
         self.root = Path(root)
 
+    @classmethod
+    def of_warehouse(cls, con: duckdb.DuckDBPyConnection, working_dir: Path) -> ModelRegistry:
+        """The registry of a warehouse: `models` rows in `con` (the working database, or the
+        published file read-only), artefacts in its working folder."""
+        return cls(con, Path(working_dir) / "models")
+
     def rows(self, name: str = TEAM_MODEL) -> pd.DataFrame:
         return self.con.execute(
             f"SELECT * FROM {MODELS.qualified} WHERE model_name = ? ORDER BY trained_at", [name]

@@ -101,13 +101,7 @@ class SimilarityIndex:
         self._owner = np.repeat(np.arange(len(pool)), self._lengths)
 
     def _centered(self, vectors: np.ndarray) -> np.ndarray:
-        if self._center is None or not len(vectors):
-            return vectors.astype(np.float32)
-        centered = vectors - self._center
-        norms = np.linalg.norm(centered, axis=1, keepdims=True)
-        # A zero vector (a request with no words) stays zero: similar to nothing.
-        empty = np.linalg.norm(vectors, axis=1, keepdims=True) == 0
-        return np.where(empty | (norms == 0), 0.0, centered / np.maximum(norms, 1e-12)).astype(np.float32)
+        return centre(vectors, self._center)
 
     def _semantic(self, queries: Corpus) -> np.ndarray:
         """Mean of the `PASSAGE_PAIRS` best passage pairs, both ways, for each query x pool."""
@@ -199,6 +193,18 @@ class SimilarityIndex:
                                      float(lexical[i, j]), float(semantic[i, j])))
             out.append(matches)
         return out
+
+
+def centre(vectors: np.ndarray, center: np.ndarray | None) -> np.ndarray:
+    """`vectors` minus `center` (the pool's mean: the direction every design document shares),
+    scaled back to unit length. A zero vector (a request with no words) stays zero: similar to
+    nothing. Portfolio themes cluster documents in this same space."""
+    if center is None or not len(vectors):
+        return vectors.astype(np.float32)
+    centered = vectors - center
+    norms = np.linalg.norm(centered, axis=1, keepdims=True)
+    empty = np.linalg.norm(vectors, axis=1, keepdims=True) == 0
+    return np.where(empty | (norms == 0), 0.0, centered / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def _sentence_vectors(corpus: Corpus, i: int) -> np.ndarray:

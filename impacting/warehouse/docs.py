@@ -40,6 +40,8 @@ def render() -> str:
                      "| column | type | meaning |\n|---|---|---|")
         for column in table.columns:
             meaning = column.description.replace("|", "\\|")
+            if column.volatile:
+                meaning += " *(Set by the run: differs between two runs on the same input.)*"
             kind = column.type.replace("|", "\\|")
             parts.append(f"| `{column.name}` | `{kind}` | {meaning} |")
     return "\n".join(parts) + "\n"

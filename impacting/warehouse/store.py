@@ -24,11 +24,20 @@ import duckdb
 import pandas as pd
 
 from impacting.errors import ActionableError
+from impacting.settings import WarehouseSettings, var
 from impacting.warehouse.tables import ALL_TABLES, WAREHOUSE_INFO, Table
 
 
 class WarehouseBusy(ActionableError, RuntimeError):
     """The working database is held by another process (most likely another run)."""
+
+
+class UnknownStorageVersion(ActionableError, ValueError):
+    """The storage version asked for is not one this DuckDB can write."""
+
+
+# What the published file is written in unless told otherwise (the setting says why).
+DEFAULT_STORAGE_VERSION = WarehouseSettings.model_fields["storage_version"].default
 
 
 @dataclass(frozen=True)
@@ -41,8 +50,10 @@ class PublishResult:
 class Warehouse:
     """Paths and operations of one warehouse: `<dir>/<name>.duckdb` plus `<dir>/<name>.work/`."""
 
-    def __init__(self, published_path: Path | str, tables: Iterable[Table] = ALL_TABLES):
+    def __init__(self, published_path: Path | str, tables: Iterable[Table] = ALL_TABLES,
+                 storage_version: str = DEFAULT_STORAGE_VERSION):
         self.published_path = Path(published_path)
+        self.storage_version = storage_version
         self.working_dir = self.published_path.with_name(self.published_path.stem + ".work")
         self.working_path = self.working_dir / "working.duckdb"
         self.blobs = BlobStore(self.working_dir / "attachments")
@@ -90,15 +101,28 @@ class Warehouse:
             con.close()
 
     def publish(self, run_id: str, source: str) -> PublishResult:
-        """Copy the published tables into a new file and atomically replace the analysts' file."""
+        """Copy the published tables into a new file, written in `storage_version` (so DuckDB 1.x
+        opens it too), and atomically replace the analysts' file."""
         self.published_path.parent.mkdir(parents=True, exist_ok=True)
+        # A run killed while publishing leaves its staging file behind; it was never the
+        # published file, so it goes (one run publishes at a time).
+        for stale in self.published_path.parent.glob(f".{self.published_path.name}.*.staging"):
+            stale.unlink(missing_ok=True)
         staging = self.published_path.with_name(
             f".{self.published_path.name}.{uuid.uuid4().hex[:8]}.staging"
         )
         counts: dict[str, int] = {}
         try:
             with self.connect() as con:
-                con.execute(f"ATTACH '{_sql_path(staging)}' AS staging")
+                try:
+                    con.execute(f"ATTACH '{_sql_path(staging)}' AS staging "
+                                f"(STORAGE_VERSION {sql_string(self.storage_version)})")
+                except duckdb.InvalidInputException as error:
+                    raise UnknownStorageVersion(
+                        f"DuckDB {duckdb.__version__} cannot write storage version "
+                        f"{self.storage_version!r} ({str(error).split(',')[0]}); set "
+                        f"{var('warehouse.storage_version')} to e.g. {DEFAULT_STORAGE_VERSION} "
+                        "(readable by DuckDB 1.4 and later) or latest") from error
                 try:
                     for declared in self.tables:
                         if not declared.published or declared is WAREHOUSE_INFO:
@@ -211,14 +235,14 @@ def _conform(declared: Table, rows: pd.DataFrame) -> pd.DataFrame:
 
 def _comment(con: duckdb.DuckDBPyConnection, catalog: str, declared: Table) -> None:
     target = f"{catalog}.{declared.qualified}"
-    con.execute(f"COMMENT ON TABLE {target} IS {_sql_string(declared.description)}")
+    con.execute(f"COMMENT ON TABLE {target} IS {sql_string(declared.description)}")
     for column in declared.columns:
         con.execute(
-            f'COMMENT ON COLUMN {target}."{column.name}" IS {_sql_string(column.description)}'
+            f'COMMENT ON COLUMN {target}."{column.name}" IS {sql_string(column.description)}'
         )
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 

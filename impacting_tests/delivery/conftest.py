@@ -52,12 +52,12 @@ def fixture_export(folder: Path) -> Path:
 def materialise(export: Path, root: Path, **env: str) -> Delivered:
     settings = Settings.from_env({"IMPACTING_EXPORT_DIR": str(export),
                                   "IMPACTING_WAREHOUSE": str(root / "impacting.duckdb"),
-                                  "IMPACTING_DELIVERY_REPORT": str(root / "reports" / "delivery.html"),
+                                  "IMPACTING_SITE_DIR": str(root / "site"),
                                   **env})
     warehouse = Warehouse(settings.warehouse_path)
     result = dg.materialize([*ingest.ASSETS, *delivery.ASSETS], resources=resources_from_settings(settings),
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    return Delivered(result, warehouse, settings.delivery.report_path)
+    return Delivered(result, warehouse, settings.site.site_dir / "delivery.html")
 
 
 @pytest.fixture(scope="session")

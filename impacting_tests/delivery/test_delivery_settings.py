@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from impacting.defs.resources import resources_from_settings
-from impacting.settings import DeliverySettings, Settings, SettingsError, project_root
+from impacting.settings import DeliverySettings, Settings, SettingsError
 
 
 def test_defaults():
@@ -13,7 +13,6 @@ def test_defaults():
     assert defaults.active_statuses == ("In Progress",)
     assert (defaults.bottleneck_weeks, defaults.forecast_weeks) == (12, 12)
     assert (defaults.forecast_trials, defaults.forecast_seed) == (10_000, 1)
-    assert defaults.report_path == project_root() / "reports" / "delivery.html"
     assert defaults.as_of is None and dict(defaults.status_categories) == {}
 
 
@@ -25,7 +24,6 @@ def test_values_from_the_environment_reach_the_resource():
         "IMPACTING_DELIVERY_FORECAST_WEEKS": "8",
         "IMPACTING_DELIVERY_FORECAST_TRIALS": "2000",
         "IMPACTING_DELIVERY_FORECAST_SEED": "42",
-        "IMPACTING_DELIVERY_REPORT": "out/flow.html",
         "IMPACTING_DELIVERY_AS_OF": "2024-03-20T13:00:00+01:00",
     }).delivery
     assert settings.active_statuses == ("In Progress", "Development")
@@ -33,7 +31,6 @@ def test_values_from_the_environment_reach_the_resource():
                                                 "Parked": "new"}
     assert (settings.bottleneck_weeks, settings.forecast_weeks) == (6, 8)
     assert (settings.forecast_trials, settings.forecast_seed) == (2000, 42)
-    assert settings.report_path == project_root() / "out" / "flow.html"
     assert settings.as_of == datetime(2024, 3, 20, 12, tzinfo=UTC)
     resource = resources_from_settings(Settings.from_env({
         "IMPACTING_DELIVERY_AS_OF": "2024-03-20", "IMPACTING_DELIVERY_FORECAST_SEED": "42"}))["delivery"]

@@ -94,3 +94,13 @@ def test_plotly_drew_each_chart_into_the_page(opened):
         # Plotly marks a div it has drawn into, and draws its data as SVG paths.
         assert "js-plotly-plot" in (div.get("class") or []), f"{key} was not drawn"
         assert len(div.select("svg.main-svg path")) > 5, f"{key} has no shapes"
+
+
+def test_the_team_picker_shows_the_chosen_team_only_and_the_funnel_is_drawn(opened):
+    _, page = opened
+    options = [o["value"] for o in page.select("#team-pick option")]
+    panels = page.select("#teams .team-panel")
+    assert options and [p["data-team"] for p in panels] == options
+    shown = [p["data-team"] for p in panels if not p.has_attr("hidden")]
+    assert shown == [options[0]]  # the script ran: the first team is picked, the others hidden
+    assert page.select_one("#funnel figure svg") is not None

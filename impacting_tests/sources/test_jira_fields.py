@@ -4,6 +4,7 @@ import pytest
 
 from impacting.sources.jira_fields import (
     PayloadError,
+    field_filled_at,
     names,
     parse_jira_time,
     project_row,
@@ -88,3 +89,37 @@ def test_status_changes_oldest_first_with_utc_times():
 def test_not_an_issue_is_a_clear_error():
     with pytest.raises(PayloadError, match="'key' and 'fields'"):
         project_row({"summary": "no key"})
+
+
+def _issue(field: str, value, *changes) -> dict:
+    """An issue created 2024-01-01 whose `field` is `value` now, with `changes` as changelog
+    entries (time, from, to) on that field."""
+    histories = [{"id": str(i), "created": at, "items": [
+        {"field": {"components": "Component"}.get(field, field),
+         "fieldId": field if field != "labels" else None,  # Server leaves it out for labels
+         "fromString": before, "toString": after}]} for i, (at, before, after) in enumerate(changes)]
+    return {"key": "REQ-1", "fields": {"created": "2024-01-01T09:00:00.000+0000", field: value},
+            "changelog": {"histories": histories}}
+
+
+def test_when_the_team_field_was_first_filled_in_comes_from_the_changelog():
+    created = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    assert field_filled_at(_issue("components", []), "components") is None
+    assert field_filled_at(_issue("components", [{"name": "Storage"}]), "components") == created
+    # Added on 3 January, a second one on the 5th: first filled on the 3rd.
+    later = _issue("components", [{"name": "Storage"}, {"name": "Node"}],
+                   ("2024-01-05T10:00:00.000+0000", None, "Node"),
+                   ("2024-01-03T10:00:00.000+0000", None, "Storage"))
+    assert field_filled_at(later, "components") == datetime(2024, 1, 3, 10, tzinfo=UTC)
+    # Storage was there from the start; Node was added and another removed later.
+    from_start = _issue("components", [{"name": "Storage"}, {"name": "Node"}],
+                        ("2024-01-05T10:00:00.000+0000", "Network", None),
+                        ("2024-01-04T10:00:00.000+0000", None, "Node"))
+    assert field_filled_at(from_start, "components") == created
+    labels = _issue("labels", ["team-a"], ("2024-02-01T00:00:00.000+0000", "", "team-a"))
+    assert field_filled_at(labels, "labels") == datetime(2024, 2, 1, tzinfo=UTC)
+    custom = _issue("customfield_10100", [{"value": "Team A"}],
+                    ("2024-01-02T00:00:00.000+0000", None, "Team B"),
+                    ("2024-01-06T00:00:00.000+0000", "Team B", "Team A"))
+    assert field_filled_at(custom, "customfield_10100") == datetime(2024, 1, 2, tzinfo=UTC)
+    assert project_row(later)["teams_set_at"] == datetime(2024, 1, 3, 10, tzinfo=UTC)

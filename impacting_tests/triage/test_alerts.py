@@ -1,68 +1,31 @@
-"""Alerts: who is told, never twice, and delivery to a real local HTTP webhook."""
+"""Alerts: who is told (notified teams, the people who did similar work, unsure teams for the
+triage lead), never twice."""
 
-import json
+from datetime import UTC, datetime
 
-from impacting.triage.alerts import (
-    PERSON,
-    TEAM,
-    SimilarProject,
-    deliver,
-    new_alerts,
-    plan_alerts,
-    webhook_payload,
-)
+from impacting.people.experts import Contribution, Expert
+from impacting.triage.alerts import PERSON, REVIEW, TEAM, new_alerts, plan_alerts
 
-SIMILAR = [
-    SimilarProject("TIMOB-1", 0.71, "Tableview reuse", "Varun Joshi", "vjoshi", "Martin", "mguillon"),
-    SimilarProject("TIMOB-2", 0.64, "Tableview events", "Varun Joshi", "vjoshi", None, None),
-    SimilarProject("TIMOB-3", 0.40, "Sample app", None, None, "Gabriel Tavridis", "gtavridis"),
-    SimilarProject("KEP-4", 0.35, "No people at all"),
-]
+VARUN = Expert("Varun Joshi", "vjoshi", 0.6, (
+    Contribution("TIMOB-1", "Tableview reuse", 0.71, 3, 4, 0.75, True),
+    Contribution("TIMOB-2", "Tableview events", 0.64, 1, 2, 0.5, False)), datetime(2024, 1, 1, tzinfo=UTC))
 
 
-def test_notified_teams_and_the_people_who_delivered_similar_work_are_alerted():
-    alerts = plan_alerts("TIMOB-9", [("TIMOB/iOS", 0.83, "TIMOB/iOS (p=0.83 ≥ 0.41): ...")], SIMILAR)
+def test_notified_teams_people_and_unsure_teams_are_alerted_teams_first():
+    alerts = plan_alerts("TIMOB-9", [("TIMOB/iOS", 0.83, "TIMOB/iOS (p=0.83 ≥ 0.41): ...")], [VARUN],
+                         [("TIMOB/Android", 0.3, "TIMOB/Android (p=0.30, unsure ≥ 0.25): ...")])
     assert [(a.recipient_kind, a.recipient) for a in alerts] == [
-        (TEAM, "TIMOB/iOS"), (PERSON, "Varun Joshi"), (PERSON, "Gabriel Tavridis")]
+        (TEAM, "TIMOB/iOS"), (PERSON, "Varun Joshi"), (REVIEW, "TIMOB/Android")]
     varun = alerts[1]
-    assert varun.recipient_id == "vjoshi" and varun.score == 0.71
-    assert "TIMOB-1 (0.71), TIMOB-2 (0.64)" in varun.reason
-    # Without an assignee the reporter stands in; a project with no people alerts nobody.
-    assert "TIMOB-3 (0.40)" in alerts[2].reason
-
-
-def test_teams_are_the_recipients_when_past_projects_have_no_people():
-    alerts = plan_alerts("KEP-9", [("sig-storage", 0.9, "why")], [SimilarProject("KEP-4", 0.5)])
-    assert [(a.recipient_kind, a.recipient) for a in alerts] == [(TEAM, "sig-storage")]
+    assert varun.recipient_id == "vjoshi" and varun.score == 0.6
+    assert "TIMOB-1 'Tableview reuse' (similarity 0.71)" in varun.reason
+    assert "did 1 of 2 delivery items under TIMOB-2" in varun.reason
 
 
 def test_an_alert_already_raised_is_never_raised_again():
-    planned = plan_alerts("TIMOB-9", [("TIMOB/iOS", 0.83, "why")], SIMILAR)
+    planned = plan_alerts("TIMOB-9", [("TIMOB/iOS", 0.83, "why")], [VARUN])
     first = new_alerts(planned, set())
-    assert len(first) == 3
+    assert len(first) == 2
     assert new_alerts(planned, {a.identity for a in first}) == []
-    again = plan_alerts("TIMOB-9", [("TIMOB/iOS", 0.9, "why"), ("TIMOB/Android", 0.6, "why")], SIMILAR)
+    again = plan_alerts("TIMOB-9", [("TIMOB/iOS", 0.9, "why"), ("TIMOB/Android", 0.6, "why")], [VARUN])
     assert [a.recipient for a in new_alerts(again, {a.identity for a in first})] == ["TIMOB/Android"]
-
-
-def test_delivery_posts_json_to_the_webhook(httpserver):
-    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok")
-    [alert] = plan_alerts("KEP-9", [("sig-storage", 0.9, "sig-storage (p=0.90 ≥ 0.40): ...")], [])
-    payload = webhook_payload(alert, "Volume health", "https://jira.example.com/browse/KEP-9")
-    assert deliver(payload, httpserver.url_for("/hook")) is None
-    [(request, _)] = httpserver.log
-    body = json.loads(request.get_data())
-    assert body["recipient"] == "sig-storage" and body["recipient_kind"] == "team"
-    assert body["request_key"] == "KEP-9" and "Volume health" in body["text"]
-    assert request.headers["Content-Type"] == "application/json"
-
-
-def test_a_failing_webhook_is_reported_without_its_url(httpserver):
-    httpserver.expect_request("/hook").respond_with_data("no", status=500)
-    [alert] = plan_alerts("KEP-9", [("sig-storage", 0.9, "why")], [])
-    url = httpserver.url_for("/hook") + "?token=s3cret"
-    error = deliver(webhook_payload(alert, None, None), url)
-    assert error == "webhook answered HTTP 500"
-    unreachable = deliver(webhook_payload(alert, None, None), "http://127.0.0.1:9/hook?token=s3cret",
-                          timeout=2)
-    assert unreachable and "s3cret" not in unreachable

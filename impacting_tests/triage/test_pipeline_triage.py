@@ -2,8 +2,9 @@
 
 - KEP sample (no people): every open request gets team decisions, similar projects and team
   alerts; the second run retrains nothing and raises no alert twice.
-- Jira issues (people): the people who delivered similar past work are alerted, through a real
-  local webhook, once; feedback from the CSV folder overrides a decision.
+- Jira issues (people): without a routing file, the alerts go to the one webhook of
+  IMPACTING_ALERT_WEBHOOK_URL, as one digest per run, once; feedback from the CSV folder
+  overrides a decision.
 """
 
 import json
@@ -75,7 +76,8 @@ def test_every_open_request_gets_decisions_similar_projects_and_alerts(kep_runs)
     # KEPs have no people: the notified teams are the recipients.
     alerted = _query(warehouse, "SELECT DISTINCT request_key, recipient_kind FROM alerts")
     assert {k for k, _ in alerted} == open_keys and {kind for _, kind in alerted} == {"team"}
-    assert _query(warehouse, "SELECT DISTINCT status FROM alert_deliveries") == [("not_configured",)]
+    # No routing file and no webhook: every alert waits for a route, nothing is lost.
+    assert _query(warehouse, "SELECT DISTINCT state, channel FROM alert_deliveries") == [("no_route", "-")]
     assert "| request |" in first["team_predictions"]["at_a_glance"].value
     assert first["team_model"]["trained"].value is True
 
@@ -112,8 +114,8 @@ def _jira_export(root):
     return root / "export"
 
 
-def test_people_who_delivered_similar_work_are_alerted_once_through_the_webhook(
-        tmp_path, httpserver, monkeypatch):
+def test_without_a_routing_file_the_webhook_gets_one_digest_per_run_once(tmp_path, httpserver,
+                                                                          monkeypatch):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     hook = httpserver.url_for("/hook") + "?token=s3cret"
     monkeypatch.setenv("IMPACTING_ALERT_WEBHOOK_URL", hook)
@@ -124,31 +126,36 @@ def test_people_who_delivered_similar_work_are_alerted_once_through_the_webhook(
     (feedback / "decisions.csv").write_text(
         "request,team,verdict,author\nALOY-218,Documentation,confirmed,Tony\n", encoding="utf-8")
     env = {"IMPACTING_ALERT_WEBHOOK_URL": hook, "IMPACTING_SIMILAR_MIN_SCORE": "0.0",
-           "IMPACTING_FEEDBACK_DIR": str(feedback)}
+           "IMPACTING_FEEDBACK_DIR": str(feedback), "IMPACTING_PEOPLE_INACTIVE_DAYS": "36500"}
 
     first = _run(export, warehouse, **env)
-    people = _query(warehouse, "SELECT request_key, recipient, recipient_id, status "
-                    "FROM alerts JOIN alert_deliveries USING (request_key, recipient_kind, recipient) "
-                    "WHERE recipient_kind = 'person'")
-    assert people and {k for k, *_ in people} == {"ALOY-142", "ALOY-218"}
-    assert {status for *_, status in people} == {"sent"}
-    posted = [json.loads(request.get_data()) for request, _ in httpserver.log]
-    assert len(posted) == first["alerts"]["alerts_raised"].value \
-        == first["alert_deliveries"]["delivered"].value
-    assert {(p["request_key"], p["recipient"]) for p in posted} >= {(k, r) for k, r, _, _ in people}
+    [digest] = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    raised = first["alerts"]["alerts_raised"].value
+    assert first["alert_deliveries"]["alerts_sent"].value == raised
+    assert first["messages"]["messages_sent"].value == 1
+    assert digest["recipient"]["route"] == "fallback" and digest["type"] == "impacting.digest"
+    listed = {(r["key"], a["recipient_kind"], a["recipient"])
+              for r in digest["requests"] for a in r["alerts"]}
+    assert listed == set(_query(warehouse, "SELECT request_key, recipient_kind, recipient FROM alerts"))
+    assert {k for k, kind, _ in listed if kind == "person"} == {"ALOY-142", "ALOY-218"}
+    # Each person alert names the past projects that make the person relevant.
+    for request in digest["requests"]:
+        for alert in request["alerts"]:
+            if alert["recipient_kind"] == "person":
+                assert "(similarity " in alert["reason"] and alert["reason"].startswith(alert["recipient"])
     # A person's feedback overrides the model, and is an alert like any notified team.
     [(decision, decided_by, reason)] = _query(
         warehouse, "SELECT decision, decided_by, reason FROM team_predictions "
         "WHERE request_key = 'ALOY-218' AND team = 'Documentation'")
     assert (decision, decided_by) == ("notify", "feedback") and "confirmed by Tony" in reason
-    assert ("ALOY-218", "Documentation") in {(p["request_key"], p["recipient"]) for p in posted}
+    assert ("ALOY-218", "team", "Documentation") in listed
     # Similar projects carry their people and outcome.
     assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE assignee IS NOT NULL "
                   "AND status IS NOT NULL") != [(0,)]
     # The webhook's token never reaches the warehouse or the run's metadata.
-    written = str(_query(warehouse, "FROM alerts")) + str(_query(warehouse, "FROM alert_deliveries"))
-    assert "s3cret" not in written + str(first)
+    written = str(_query(warehouse, "FROM alert_deliveries")) + str(_query(warehouse, "FROM messages"))
+    assert "${IMPACTING_ALERT_WEBHOOK_URL}" in written and "s3cret" not in written + str(first)
 
     second = _run(export, warehouse, **env)
     assert second["alerts"]["alerts_raised"].value == 0
-    assert len(httpserver.log) == len(posted)
+    assert second["messages"]["messages_sent"].value == 0 and len(httpserver.log) == 1

@@ -16,7 +16,7 @@ from impacting.warehouse.store import (
     upsert_rows,
 )
 from impacting.warehouse.tables import ALL_TABLES, PROJECTS, RAW_ISSUES, Column, Table
-from impacting_tests.conftest import HeldReader, query_in_new_process
+from impacting_tests.conftest import HeldReader, query_in_new_process, read_line
 
 
 def _projects(*keys):
@@ -135,7 +135,7 @@ def test_a_second_process_holding_the_working_database_gets_a_clear_error(tmp_pa
         stdout=subprocess.PIPE, text=True,
     )
     try:
-        assert holder.stdout.readline().strip() == "holding"
+        assert read_line(holder.stdout).strip() == "holding"
         with pytest.raises(WarehouseBusy, match="held by another process"):
             with warehouse.connect(wait_seconds=0.5):
                 pass

@@ -21,19 +21,48 @@ _BOMS = [
 
 
 def decode_text(content: bytes) -> str:
-    """Bytes -> str, never failing: BOM, BOM-less UTF-16, UTF-8, then cp1252, then latin-1."""
+    """Bytes -> str, never failing: BOM, BOM-less UTF-16, UTF-8, then the legacy encoding a
+    detector (charset-normalizer) finds (Windows-1251 Cyrillic, Shift-JIS, GB18030, ...), with
+    Windows-1252 preferred among the Western code pages it cannot tell apart, then latin-1."""
     for bom, codec in _BOMS:
         if content.startswith(bom):
             return content[len(bom):].decode(codec, errors="replace")
     utf16 = _bomless_utf16(content)
     if utf16 is not None:
         return utf16
-    for codec in ("utf-8", "cp1252"):
+    for codec in ("utf-8", *_detected(content)):
         try:
             return content.decode(codec)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             pass
     return content.decode("latin-1")
+
+
+# Single-byte code pages a detector confuses on short Western text; Windows-1252 is by far the
+# most common of them, so it is the one used when any of them is detected.
+_WESTERN = frozenset({"cp1252", "cp1250", "cp1257", "cp775", "latin_1", "iso8859_2", "iso8859_15",
+                      "mac_roman", "mac_latin2", "mac_iceland", "cp437", "cp850", "cp852",
+                      "hp_roman8"})
+# Multibyte encodings are self-evident when they decode cleanly, even without a known language.
+_MULTIBYTE = frozenset({"cp932", "shift_jis", "euc_jp", "iso2022_jp", "gb18030", "gb2312", "gbk",
+                        "big5", "big5hkscs", "euc_kr", "cp949"})
+
+
+def _detected(content: bytes) -> list[str]:
+    """Encodings to try after UTF-8, most likely first, as charset-normalizer sees the content."""
+    from charset_normalizer import from_bytes
+
+    # A sample is plenty to tell the encoding, and keeps a 50 MB file quick. UTF-16/32 are
+    # handled above by their BOM or their NULs; the detector's guesses of them are noise.
+    found = [m for m in from_bytes(content[:200_000]) if not m.encoding.startswith("utf")]
+    if not found:
+        return ["cp1252"]
+    best = found[0]
+    if best.encoding in _WESTERN:
+        return ["cp1252", best.encoding]
+    if best.percent_coherence > 0 or best.encoding in _MULTIBYTE:
+        return [best.encoding, "cp1252"]
+    return ["cp1252"]
 
 
 def _bomless_utf16(content: bytes) -> str | None:
