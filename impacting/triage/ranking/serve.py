@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import numpy as np
+
 from impacting.triage.corpus import Corpus
 from impacting.triage.ranking.features import link_graph, pair_features
-from impacting.triage.ranking.model import DEFAULT_RANKER, RankerConfig, SimilarRanker, fit_similar_ranker
+from impacting.triage.ranking.model import (
+    DEFAULT_RANKER,
+    MIN_LINKED_QUERIES,
+    RankerConfig,
+    SimilarRanker,
+    fit_similar_ranker,
+)
 from impacting.triage.similar import Match, SimilarityIndex
 
 
@@ -16,8 +24,13 @@ def train_ranker(pool: Corpus, index: SimilarityIndex, config: RankerConfig = DE
                  progress: Callable[[str], None] | None = None) -> SimilarRanker:
     """The ranking learned from the links among the past projects `index` was built on (`pool`):
     each is compared with all the others once (the passage comparison dominates the cost)."""
+    graph = link_graph(pool)
+    if len(graph) < MIN_LINKED_QUERIES:   # too few links to learn from: skip the comparison
+        empty = np.zeros((len(pool), len(pool)), np.float32)
+        return fit_similar_ranker(pool, empty, empty, index.lexical_weight, graph, config,
+                                  people=people, progress=progress)
     lexical, semantic = index.halves(pool)
-    return fit_similar_ranker(pool, lexical, semantic, index.lexical_weight, link_graph(pool),
+    return fit_similar_ranker(pool, lexical, semantic, index.lexical_weight, graph,
                               config, people=people, progress=progress)
 
 

@@ -26,6 +26,9 @@ class TuningConfig:
     max_seq_length: int = 128       # tokens; history stretches are ~60 words
     scale: float = 20.0             # the loss's temperature (cosine x scale)
     max_pairs: int = 6000           # a cap so that a long history still trains in minutes
+    # Optimiser steps at most: on 2 CPU cores a step of 32 pairs takes ~20 s, so 60 steps keep
+    # a try near 20 minutes whatever the history's size (docs/benchmarks.md).
+    max_steps: int = 60
     seed: int = 0
 
 
@@ -64,6 +67,7 @@ def fine_tune(base_folder: str, pairs: Sequence[Pair], out: Path, config: Tuning
                                         directions=("query_to_doc", "doc_to_query"))
     schedule = [batch for epoch in range(config.epochs)
                 for batch in pair_batches(pairs, config.batch_size, seed=config.seed + epoch)]
+    schedule = schedule[:config.max_steps]   # batches are shuffled: the first ones mix all kinds
     if not schedule:
         raise ValueError("no batch of at least two training pairs: the history is too small to "
                          "fine-tune the encoder on")
