@@ -178,7 +178,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                                         settings, context.log.info)
         row, model = registry.accepted()
         history = con.execute(
-            f"SELECT version, status, candidate, training_requests, cv_notify_recall, "
+            f"SELECT model_name, version, status, candidate, training_requests, cv_notify_recall, "
             f"cv_reading_saved, cv_recall_at_3, cv_micro_f1, status_reason "
             f"FROM {MODELS.qualified} ORDER BY trained_at DESC LIMIT 10").df()
         metadata = table_metadata(con, MODELS)
@@ -194,6 +194,8 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         "past_requests": len(model.training_keys),
         "teams": len(model.teams),
         "teams_on_similarity_vote": int(model.rare.sum()),
+        # Whether the history supports the recall target within the reading budget, in words.
+        "history": (model.cv.get("history") or {}).get("message", "not cross-validated"),
         **{f"cv_{k}": dg.MetadataValue.float(float(v)) for k, v in cv_summary(model).items()
            if v is not None},
         "cv_candidates": dg.MetadataValue.md(markdown_table(candidates.round(3)) if len(candidates)

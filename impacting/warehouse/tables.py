@@ -496,9 +496,12 @@ MODELS = Table(
     "Every team model trained, with its cross-validated figures and whether it serves: "
     "`accepted` (in service), `superseded` or `rejected` (its cross-validated recall was worse "
     f"than the accepted model's by more than {var('triage.recall_tolerance')}). A model is "
-    "trained only when the training data or the settings changed.",
+    "trained only when the training data or the settings changed. The learned ranking of "
+    "similar projects (`similar_ranker`) and a fine-tuned encoder (`encoder`, rejected unless "
+    "better than the bundled model on a held-out later period) are versioned here too; their "
+    "`cv_*` columns are null and `metrics` holds their figures.",
     _cols(
-        ("model_name", "VARCHAR", "`team_model`."),
+        ("model_name", "VARCHAR", "`team_model`, `similar_ranker` or `encoder`."),
         ("version", "VARCHAR", "Training time and training-data fingerprint.", RUN_TIME),
         ("trained_at", "TIMESTAMPTZ", "When it was trained, UTC.", RUN_TIME),
         ("fingerprint", "VARCHAR", "SHA-256 of the training data (requests, teams, words) and "
@@ -506,7 +509,8 @@ MODELS = Table(
         ("training_requests", "INTEGER", "Past requests it learned from."),
         ("teams", "VARCHAR[]", "The teams it knows."),
         ("candidate", "VARCHAR", "The candidate cross-validation kept: `embedding_linear`, "
-         "`tfidf_linear`, `similarity_vote` or `combination`."),
+         "`tfidf_linear`, `similarity_vote` or `combination` (team model); `fixed_fusion`, "
+         "`logistic_c*` or `boosting` (similar ranker); `fine_tuned` (encoder)."),
         ("cv_notify_recall", "DOUBLE", "Cross-validated share of true teams notified."),
         ("cv_reading_saved", "DOUBLE", "Cross-validated share of teams spared from reading."),
         ("cv_recall_at_3", "DOUBLE", "Cross-validated share of true teams among the top 3."),

@@ -28,6 +28,7 @@ from datetime import date
 import numpy as np
 
 from impacting.triage.corpus import Corpus
+from impacting.triage.teams.priors import key_prefix
 
 CANDIDATES = 100          # the fused ranking's best, per request, that the model reorders
 NEIGHBOURS = 10           # close neighbours whose teams and links describe a request
@@ -68,11 +69,6 @@ def references(text: str) -> set[str]:
     """Key-like names a text mentions, upper-cased."""
     return {m.upper() for m in _ISSUE_KEY.findall(text)} | \
         {m.upper() for m in _NUMBERED_SLUG.findall(text)}
-
-
-def _prefix(key: str) -> str:
-    match = re.match(r"^([A-Za-z][A-Za-z0-9]*)-\d", key)
-    return match.group(1).upper() if match else ""
 
 
 def _day(created: str | None) -> float:
@@ -165,7 +161,7 @@ def pair_features(queries: Corpus, pool: Corpus, lexical: np.ndarray, semantic: 
     query_days = np.array([_day(r.created) for r in queries.requests])
     pool_days = np.array([_day(r.created) for r in pool.requests])
     pool_words = np.log1p([len(t.split()) for t in pool.lexical])
-    pool_prefix = [_prefix(key) for key in pool.keys]
+    pool_prefix = [key_prefix(key) for key in pool.keys]
     people = people or {}
 
     rows_q, rows_c, rows = [], [], []
@@ -206,7 +202,7 @@ def pair_features(queries: Corpus, pool: Corpus, lexical: np.ndarray, semantic: 
                 lexical[i, c] - best_lexical, semantic[i, c] - best_semantic,
                 fused[i, c] - fused[i, cands[0]],
                 np.log(lexical_rank[i, c]), np.log(semantic_rank[i, c]), np.log(fused_rank[i, c]),
-                agree, float(pool_prefix[c] == _prefix(request.key) and pool_prefix[c] != ""),
+                agree, float(pool_prefix[c] == key_prefix(request.key) and pool_prefix[c] != ""),
                 float(mention), float(bool(query_people & candidate_people)),
                 np.log1p(days) if np.isfinite(days) else -1.0,
                 np.log1p(len(queries.lexical[i].split())), pool_words[c],
