@@ -121,7 +121,12 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
               f"{selection!r} leaves out; add it, e.g. --select 'group:ingest'", file=sys.stderr)
         return 2
 
+    from impacting.defs.abandoned import process_tags, release_abandoned_runs
+
     instance = _instance(dg)
+    for run_id in release_abandoned_runs(instance):
+        print(f"impacting: run {run_id} was left unfinished by a process that is gone; marked failed "
+              "and its warehouse slot freed", file=sys.stderr)
     job = defs.resolve_job_def("nightly")
     print(f"impacting: materialising {len(keys)} assets: "
           f"{', '.join(sorted(k.to_user_string() for k in keys))}")
@@ -132,7 +137,7 @@ def _run(selection: str, publish: bool, verbose: bool = False, full: bool = Fals
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance, asset_selection=sorted(keys), raise_on_error=False,
-        tags={"impacting/trigger": "cli"},
+        tags={"impacting/trigger": "cli"} | process_tags(),
     )
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]

@@ -44,7 +44,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 # Steps to kill the run at: after ingest, after chunking, after the triage corpus, before
 # people are told, and as publishing starts.
-BOUNDARIES = ["summaries_and_keywords", "team_model", "alert_deliveries", "published_warehouse"]
+BOUNDARIES = ["summaries_and_keywords", "team_model", "send_digests", "published_warehouse"]
 
 
 def _cli(env: dict[str, str], kill_at: str | None = None, seconds: float = 900) -> tuple[int, str]:

@@ -201,7 +201,8 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, declared: Table, rows: pd.DataFr
     frame = _conform(declared, rows)
     if not len(frame):
         return 0
-    match = " AND ".join(f't."{k}" = i."{k}"' for k in declared.key)
+    match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM i."{k}"' if k in declared.nullable_key
+                         else f't."{k}" = i."{k}"' for k in declared.key)
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("_incoming", frame)

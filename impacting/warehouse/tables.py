@@ -36,6 +36,8 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
+    # Key columns where null is a value of its own (e.g. "all projects"), not a missing key.
+    nullable_key: tuple[str, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -848,6 +850,7 @@ DELIVERY_TEAM_SUMMARY = Table(
         ("as_of", "TIMESTAMPTZ", "The moment everything was measured at."),
     ),
     key=("team", "project"),
+    nullable_key=("project",),
 )
 
 DELIVERY_TEAM_BOTTLENECKS = Table(

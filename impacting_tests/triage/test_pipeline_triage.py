@@ -8,7 +8,9 @@
 """
 
 import json
+import shutil
 
+import duckdb
 import pytest
 
 from impacting_tests.conftest import (
@@ -46,7 +48,26 @@ def kep_runs(tmp_path_factory):
     alerts_after_first = _query(warehouse, "SELECT request_key, recipient_kind, recipient, "
                                 "first_alerted_at FROM alerts ORDER BY ALL")
     second = _run(export, warehouse)
+    shutil.copytree(warehouse.parent, root / "after_second")  # for the retraining test
     return warehouse, first, second, alerts_after_first
+
+
+@pytest.fixture(scope="module")
+def retrained(kep_runs, tmp_path_factory):
+    """A third run that retrains (different CV folds) while the model in service is recorded as
+    better on recall@3 than any retrain can be, and with the unsure band widened to every team
+    the history can justify: the new model must be rejected and the old one keep serving."""
+    warehouse, *_ = kep_runs
+    copy = warehouse.parent.parent / "after_second" / warehouse.name
+    working = copy.parent / "impacting.work" / "working.duckdb"
+    [(serving,)] = _query(working, "SELECT version FROM internal.models WHERE status = 'accepted'")
+    with duckdb.connect(str(working)) as con:
+        con.execute("UPDATE internal.models SET cv_recall_at_3 = 1.5 WHERE version = ?", [serving])
+    third = run_pipeline(copy.parent.parent / "export", copy, IMPACTING_TRIAGE_CV_FOLDS="3",
+                         IMPACTING_TRIAGE_UNSURE_RECALL="0.999",
+                         IMPACTING_TRIAGE_READING_BUDGET="1.0")
+    assert third.success, failures(third)
+    return copy, serving, materialisations(third)
 
 
 def test_every_open_request_gets_decisions_similar_projects_and_alerts(kep_runs):
@@ -100,6 +121,22 @@ def test_a_history_with_few_links_keeps_the_fixed_fusion_and_says_why(kep_runs):
     assert candidate == "fixed_fusion" and "fixed fusion serves" in reason
     assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE probability IS NOT NULL") == [(0,)]
     assert first["similar_projects"]["ranking"].value == "fixed_fusion"
+
+
+def test_a_retrained_model_worse_on_recall_at_3_is_rejected_and_the_accepted_one_keeps_serving(retrained):
+    warehouse, serving, third = retrained
+    assert third["team_model"]["trained"].value is True
+    statuses = dict(_query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1"))
+    assert statuses == {"accepted": 1, "rejected": 1}
+    [(reason,)] = _query(warehouse, "SELECT status_reason FROM models WHERE status = 'rejected'")
+    assert "recall_at_3" in reason and serving in reason
+    assert _query(warehouse, "SELECT DISTINCT model_version FROM team_predictions") == [(serving,)]
+    # The widened band asks someone to look: some teams are unsure, each with its reason.
+    unsure = _query(warehouse, "SELECT team, probability, threshold, reason FROM team_predictions "
+                    "WHERE decision = 'unsure'")
+    assert unsure
+    for team, p, threshold, reason in unsure:
+        assert p < threshold and team in reason
 
 
 def _jira_export(root):

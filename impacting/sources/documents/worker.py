@@ -78,11 +78,30 @@ class ExtractionWorker:
             if not ready:
                 self._kill()
                 return not_ok("unknown", "skipped", timed_out(self.limits.timeout_seconds))
-            return _read(process.stdout)
+            result = _read(process.stdout)
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError, pickle.UnpicklingError):
             # The worker died mid-document: the memory ceiling, or a crash in a C parser.
             self._kill()
             return not_ok("unknown", "skipped", out_of_memory("document"))
+        if self._near_ceiling(process.pid):
+            # A parser whose allocation failed at the ceiling often reports a parse error (lxml:
+            # "unknown error"): say what really happened, and give the next document a fresh worker.
+            self._kill()
+            if result.status != "ok":
+                label = result.format.upper() if result.format != "unknown" else "document"
+                return not_ok(result.format, "skipped", out_of_memory(label))
+        return result
+
+    def _near_ceiling(self, pid: int) -> bool:
+        """Whether the worker's address space has come within 10% of the memory ceiling."""
+        if not self.limits.max_memory_bytes:
+            return False
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                peak = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmPeak:")), 0)
+        except (OSError, ValueError):
+            return False  # not Linux: the MemoryError and crash paths still apply
+        return peak >= 0.9 * self.limits.max_memory_bytes
 
     def _start(self) -> subprocess.Popen:
         if self._process is not None and self._process.poll() is None:
