@@ -151,6 +151,9 @@ def team_reason(team: str, probability: float, decision: str, threshold: float,
     team's reason.
     """
     if decision == NOT_NOTIFIED:
+        if probability >= unsure_threshold:   # a short history's reading cap was reached
+            return (f"{team} (p={probability:.2f}): not notified: the reading budget went to likelier "
+                    "teams")
         return f"{team} (p={probability:.2f} < {unsure_threshold:.2f}): not notified"
     if decision == NOTIFY:
         head = f"{team} (p={probability:.2f} ≥ {threshold:.2f})"

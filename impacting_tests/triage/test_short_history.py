@@ -39,6 +39,9 @@ def test_a_short_noisy_history_says_so_and_asks_at_most_the_budget():
     assert (result.decisions == NOTIFY).sum(axis=1).mean() < support["notify_per_request_at_target"]
     unsure = [d for row in result.team_decisions for d in row if d.decision == UNSURE]
     assert unsure and all("history too short" in d.reason for d in unsure)
+    left_out = [d for row in result.team_decisions for d in row if d.decision == NOT_NOTIFIED]
+    beyond_cap = [d for d in left_out if d.probability >= d.unsure_threshold]
+    assert beyond_cap and all("reading budget went to likelier teams" in d.reason for d in beyond_cap)
 
 
 def test_a_history_that_supports_the_target_decides_as_before():
