@@ -184,8 +184,8 @@ def published_content(path: Path) -> dict[str, pd.DataFrame]:
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
         for declared in ALL_TABLES:
-            if not declared.published:
-                continue
+            if not declared.published or not declared.stable_columns:
+                continue  # e.g. run_failures: nothing in it but run ids and times
             columns = [c.name for c in declared.stable_columns]
             quoted = ", ".join(f'"{c}"' for c in columns)
             frame = con.execute(f"SELECT {quoted} FROM {declared.qualified}").df()

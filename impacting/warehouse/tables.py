@@ -936,7 +936,7 @@ IMPACTING_FUNNEL = Table(
          f"document_words ÷ {var('delivery.reading_words_per_minute')} ÷ 60. Null when the model "
          "did not triage it."),
         ("as_of", "TIMESTAMPTZ", "The moment the funnel was measured at: the delivery report's as_of, or "
-         "its newest event if later (a replayed export's decisions are made at run time)."),
+         "its newest event if later (a replayed export's decisions are made at run time).", RUN_TIME),
     ),
     key=("request_key",),
 )

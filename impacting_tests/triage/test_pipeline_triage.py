@@ -53,21 +53,31 @@ def kep_runs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def retrained(kep_runs, tmp_path_factory):
+def retrained(kep_runs):
     """A third run that retrains (different CV folds) while the model in service is recorded as
-    better on recall@3 than any retrain can be, and with the unsure band widened to every team
-    the history can justify: the new model must be rejected and the old one keep serving."""
+    better on recall@3 than any retrain can be: the new model must be rejected and the old one
+    keep serving."""
     warehouse, *_ = kep_runs
     copy = warehouse.parent.parent / "after_second" / warehouse.name
     working = copy.parent / "impacting.work" / "working.duckdb"
-    [(serving,)] = _query(working, "SELECT version FROM internal.models WHERE status = 'accepted'")
+    [(serving,)] = _query(working, "SELECT version FROM models WHERE status = 'accepted'")
     with duckdb.connect(str(working)) as con:
-        con.execute("UPDATE internal.models SET cv_recall_at_3 = 1.5 WHERE version = ?", [serving])
-    third = run_pipeline(copy.parent.parent / "export", copy, IMPACTING_TRIAGE_CV_FOLDS="3",
-                         IMPACTING_TRIAGE_UNSURE_RECALL="0.999",
-                         IMPACTING_TRIAGE_READING_BUDGET="1.0")
+        con.execute("UPDATE models SET cv_recall_at_3 = 1.5 WHERE version = ?", [serving])
+    third = run_pipeline(copy.parent.parent / "export", copy, IMPACTING_TRIAGE_CV_FOLDS="3")
     assert third.success, failures(third)
     return copy, serving, materialisations(third)
+
+
+@pytest.fixture(scope="module")
+def widened(retrained):
+    """A fourth run on the same warehouse: notify for 60% recall, ask as unsure down to 99.9%,
+    with no reading budget and any recall accepted, so the new model serves with a wide band."""
+    warehouse, *_ = retrained
+    fourth = run_pipeline(warehouse.parent.parent / "export", warehouse, IMPACTING_TRIAGE_CV_FOLDS="3",
+                          IMPACTING_TRIAGE_TARGET_RECALL="0.6", IMPACTING_TRIAGE_UNSURE_RECALL="0.999",
+                          IMPACTING_TRIAGE_READING_BUDGET="1.0", IMPACTING_TRIAGE_RECALL_TOLERANCE="1.0")
+    assert fourth.success, failures(fourth)
+    return warehouse
 
 
 def test_every_open_request_gets_decisions_similar_projects_and_alerts(kep_runs):
@@ -123,6 +133,7 @@ def test_a_history_with_few_links_keeps_the_fixed_fusion_and_says_why(kep_runs):
     assert first["similar_projects"]["ranking"].value == "fixed_fusion"
 
 
+@pytest.mark.timeout(2400)  # its fixtures run the pipeline three times
 def test_a_retrained_model_worse_on_recall_at_3_is_rejected_and_the_accepted_one_keeps_serving(retrained):
     warehouse, serving, third = retrained
     assert third["team_model"]["trained"].value is True
@@ -131,10 +142,13 @@ def test_a_retrained_model_worse_on_recall_at_3_is_rejected_and_the_accepted_one
     [(reason,)] = _query(warehouse, "SELECT status_reason FROM models WHERE status = 'rejected'")
     assert "recall_at_3" in reason and serving in reason
     assert _query(warehouse, "SELECT DISTINCT model_version FROM team_predictions") == [(serving,)]
-    # The widened band asks someone to look: some teams are unsure, each with its reason.
-    unsure = _query(warehouse, "SELECT team, probability, threshold, reason FROM team_predictions "
+
+
+@pytest.mark.timeout(2400)
+def test_the_unsure_band_asks_teams_below_the_notify_threshold_to_look(widened):
+    unsure = _query(widened, "SELECT team, probability, threshold, reason FROM team_predictions "
                     "WHERE decision = 'unsure'")
-    assert unsure
+    assert unsure, _query(widened, "SELECT team, probability, threshold, decision FROM team_predictions")
     for team, p, threshold, reason in unsure:
         assert p < threshold and team in reason
 
