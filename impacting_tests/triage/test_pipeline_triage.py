@@ -60,7 +60,8 @@ def retrained(kep_runs):
     warehouse, *_ = kep_runs
     copy = warehouse.parent.parent / "after_second" / warehouse.name
     working = copy.parent / "impacting.work" / "working.duckdb"
-    [(serving,)] = _query(working, "SELECT version FROM models WHERE status = 'accepted'")
+    [(serving,)] = _query(working, "SELECT version FROM models WHERE model_name = 'team_model' "
+                          "AND status = 'accepted'")
     with duckdb.connect(str(working)) as con:
         con.execute("UPDATE models SET cv_recall_at_3 = 1.5 WHERE version = ?", [serving])
     third = run_pipeline(copy.parent.parent / "export", copy, IMPACTING_TRIAGE_CV_FOLDS="3")
@@ -137,9 +138,11 @@ def test_a_history_with_few_links_keeps_the_fixed_fusion_and_says_why(kep_runs):
 def test_a_retrained_model_worse_on_recall_at_3_is_rejected_and_the_accepted_one_keeps_serving(retrained):
     warehouse, serving, third = retrained
     assert third["team_model"]["trained"].value is True
-    statuses = dict(_query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1"))
+    statuses = dict(_query(warehouse, "SELECT status, count(*) FROM models WHERE model_name = 'team_model' "
+                                   "GROUP BY 1"))
     assert statuses == {"accepted": 1, "rejected": 1}
-    [(reason,)] = _query(warehouse, "SELECT status_reason FROM models WHERE status = 'rejected'")
+    [(reason,)] = _query(warehouse, "SELECT status_reason FROM models WHERE model_name = 'team_model' "
+                                 "AND status = 'rejected'")
     assert "recall_at_3" in reason and serving in reason
     assert _query(warehouse, "SELECT DISTINCT model_version FROM team_predictions") == [(serving,)]
 
