@@ -49,7 +49,6 @@ from impacting.triage.teams.priors import ContextPriors
 from impacting.triage.teams.thresholds import choose_thresholds
 
 BLOCKED, ROLLING = "blocked", "rolling"
-POOLED = 1e9   # threshold shrinkage that pools all teams
 # The settings' defaults: one declaration (impacting.settings), read here.
 _SETTINGS = TriageSettings()
 
@@ -65,10 +64,9 @@ class TeamModelConfig:
     neighbours: int = 10
     lexical_weight: float = VOTE_LEXICAL_WEIGHT   # of the similarity vote
     # Pseudo-examples pulling a team's threshold toward the pooled one; cross-validation picks.
-    # POOLED is one threshold for all teams: on calibrated probabilities (which carry each
-    # team's base rate) it notifies the fewest teams for a recall over all teams, and
-    # cross-validation picked it on the KEP train split (docs/benchmarks.md).
-    shrinkage_grid: tuple[float, ...] = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0, POOLED)
+    # (One threshold for all teams (shrinkage 1e9) was tried: cross-validation never chose it on the
+    # KEP or Jira train files, and it left a small history no unsure band; docs/benchmarks.md.)
+    shrinkage_grid: tuple[float, ...] = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
     combination_step: float = 0.1
     # Base rates per request (`teams.priors`): the request's key prefix (a Jira project) and,
     # with a half-life, nearby history weighted more; else one base rate per team.
