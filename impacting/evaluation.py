@@ -11,7 +11,10 @@ score against them.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,18 +34,19 @@ from impacting.language.analysis import (
 )
 from impacting.language.chunking import chunk_document, clean_inline
 from impacting.language.document_frequencies import CorpusStats
-from impacting.language.encoder import EmbeddingCache
+from impacting.language.encoder import EmbeddingCache, Encoder
 from impacting.language.summarise import Degree, main_sections, select_sentences
 from impacting.language.vectors import embed_chunks, prose_chunks
 from impacting.people.evaluate import briefs_section as people_briefs
 from impacting.progress import Progress
 from impacting.settings import ThemeSettings, TriageSettings
-from impacting.triage.corpus import Corpus, Request, represent
+from impacting.triage.corpus import Corpus, Request, represent, template_passages
 from impacting.triage.evaluate import similar_section as triage_similar
 from impacting.triage.evaluate import teams_section as triage_teams
 from impacting.triage.similar import SimilarConfig
 from impacting.triage.teams import TeamModel, TeamModelConfig, fit_team_model
 from impacting.triage.themes.evaluate import themes_section as triage_themes
+from impacting.triage.tuning.trial import try_encoder
 
 REQUIRED_FIELDS = ("key", "text")
 MIN_REFERENCE_WORDS = 20
@@ -320,7 +324,8 @@ def similar_section(run: Evaluation) -> dict[str, Any]:
     """Similar past projects for the test records with links (pool: train + test, minus the
     record): recall@5/10 and MRR of the fused search, and of its lexical and semantic halves."""
     train, test = run.triage_corpora
-    out = triage_similar(train, test, SimilarConfig.from_settings(run.triage))
+    out = triage_similar(train, test, SimilarConfig.from_settings(run.triage), run.triage.similar_ranking,
+                         run.log)
     run.log(f"similar: {out['n_queries']} queries, recall@10 {out['recall_at_10']:.3f}")
     return out
 
@@ -342,6 +347,40 @@ def themes_section(run: Evaluation) -> dict[str, Any]:
                          run.config.keywords, run.log)
 
 
+def encoder_section(run: Evaluation) -> dict[str, Any]:
+    """The encoder fine-tuned on the train records, as the pipeline would try it: pairs from the
+    train records before their newest fifth, the bundled and the tuned model judged on that
+    held-out fifth (`triage.tuning`), with the fine-tuning time and the machine's load. When the
+    tuned model is better there (the pipeline would promote it), the train and test records are
+    re-embedded with it (timed) and `after` holds the teams and similar figures read with it;
+    else the bundled model keeps serving and the other sections' figures stand."""
+    train, test = run.triage_corpora
+    base = run.cache.encoder
+    folder = Path(tempfile.mkdtemp(prefix="impacting-encoder-"))
+    model_id = f"encoder/eval-{time.strftime('%Y%m%dT%H%M%S')}"
+    load_before = os.getloadavg()
+    trial = try_encoder(train.without(template_passages(train)), base, run.cache.con, folder, model_id,
+                        progress=run.log)
+    out: dict[str, Any] = {**trial.metrics(), "promoted": trial.better, "cpu_count": os.cpu_count(),
+                           "load_average_before": load_before[0], "load_average_after": os.getloadavg()[0]}
+    tuned_cache = EmbeddingCache(run.cache.con, Encoder(str(folder), model_id=model_id))
+    if trial.better:
+        started = time.perf_counter()
+        tuned = (represent(train.requests, tuned_cache), represent(test.requests, tuned_cache))
+        out["reembed_seconds"] = time.perf_counter() - started
+        out["texts_reembedded"] = tuned_cache.stats.embedded
+        out["after"] = {
+            "teams": triage_teams(tuned[0], tuned[1], TeamModelConfig.from_settings(run.triage), run.log),
+            "similar": triage_similar(tuned[0], tuned[1], SimilarConfig.from_settings(run.triage),
+                                      run.triage.similar_ranking, run.log),
+        }
+    tuned_cache.forget()
+    shutil.rmtree(folder, ignore_errors=True)
+    run.log(f"encoder: tuned {trial.tuned.score:.3f} vs bundled {trial.bundled.score:.3f} on the held-out "
+            f"period ({trial.reason}); fine-tuning {trial.run.seconds:.0f} s")
+    return out
+
+
 # Sections in the order they run: speed first, so that with a fresh cache it measures a cold
 # first run rather than one the summary section has already warmed.
 SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
@@ -351,6 +390,7 @@ SECTIONS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
     "similar": similar_section,
     "briefs": briefs_section,
     "themes": themes_section,
+    "encoder": encoder_section,
 }
 
 

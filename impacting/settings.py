@@ -397,6 +397,24 @@ class TriageSettings(SettingsGroup):
         "cross-validated notify recall misses the target blocks publishing; with fewer, it is "
         "a warning (the history cannot promise the target yet)",
         example="a number of past requests, e.g. 200")
+    # Learned from the history's links by time-ordered cross-validation (docs/benchmarks.md);
+    # the fixed fusion above keeps serving while no learned ranking beats it.
+    similar_ranking: Literal["learned", "fixed"] = setting(
+        "learned", env="IMPACTING_SIMILAR_RANKING",
+        description="`learned`: similar projects ordered by a model learned from past links, cut off "
+        "at its calibrated probability (the fixed fusion serves until one beats it in "
+        "cross-validation); `fixed`: the fused score and its cut-off alone",
+        example="'learned' or 'fixed'")
+    encoder: Literal["bundled", "tuned"] = setting(
+        "bundled", env="IMPACTING_TRIAGE_ENCODER",
+        description="`tuned`: fine-tune the embedding model on past projects and read triage with "
+        "it once it beats the bundled model on a held-out later period (minutes per try, and a "
+        "re-embedding of the history per promotion); `bundled`: the language stage's model",
+        example="'bundled' or 'tuned'")
+    encoder_retrain_growth: float = setting(
+        0.25, env="IMPACTING_TRIAGE_ENCODER_RETRAIN_GROWTH", ge=0.0, le=10.0,
+        description="with `tuned`: fine-tune again once the past projects grew by this share",
+        example="a share such as 0.25")
     feedback_dir: ProjectPath | None = setting(
         None, env="IMPACTING_FEEDBACK_DIR", shown_default="`warehouse/feedback`",
         description="the CSV drop folder (unset: `feedback/` beside the warehouse file)",

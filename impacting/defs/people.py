@@ -42,6 +42,7 @@ from impacting.people.site_pages import newest_first, site_files
 from impacting.settings import var
 from impacting.sources.http_retry import RetryPolicy
 from impacting.triage.registry import ModelRegistry
+from impacting.triage.tuning.service import serving_encoder
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
     ALERT_DELIVERIES,
@@ -131,13 +132,15 @@ def briefs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lang
     now = datetime.now(UTC)
     started = time.perf_counter()
     with failures(), warehouse.open().connect() as con:
-        reuse = Reuse(context, con, BRIEF_INPUTS, [BRIEFS], model=language.encoder().model_id,
+        registry = ModelRegistry.of_warehouse(con, warehouse.open().working_dir)
+        # The encoder the team model reads with (a promoted fine-tuned one, in `tuned` mode).
+        encoder = serving_encoder(registry, language.encoder(), triage.settings().encoder)
+        reuse = Reuse(context, con, BRIEF_INPUTS, [BRIEFS], model=encoder.model_id,
                       min_score=triage.settings().similar_min_score,
                       keywords=language.settings().keyword_count)
         if reuse.previous:
             return reuse.results()[0]
-        run = gather_briefs(con, EmbeddingCache(con, language.encoder()),
-                            ModelRegistry.of_warehouse(con, warehouse.open().working_dir), now,
+        run = gather_briefs(con, EmbeddingCache(con, encoder), registry, now,
                             min_score=triage.settings().similar_min_score,
                             keywords=language.settings().keyword_count, themes=request_themes(con))
         rows = brief_rows(run.briefs, run.model_version, now)

@@ -42,10 +42,14 @@ from impacting.triage.history import (
     write_triage_corpus,
 )
 from impacting.triage.predict import triage as decide_teams
+from impacting.triage.ranking.serve import find_similar
+from impacting.triage.ranking.service import people_of, serving_ranker
 from impacting.triage.registry import ModelRegistry, cv_summary, training_fingerprint
 from impacting.triage.rows import matches_from_rows, prediction_rows, similar_rows, triage_glance
 from impacting.triage.similar import SimilarConfig, SimilarityIndex
 from impacting.triage.teams import TeamModelConfig, fit_team_model
+from impacting.triage.training import train_similar_ranking, triage_encoder
+from impacting.triage.tuning.service import serving_encoder
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
     ALERTS,
@@ -119,15 +123,16 @@ CORPUS_INPUTS = (*CORPUS_TABLES, CHUNKS, PROJECTS)
                 description="The triage corpus, its description chunks and template sentences, "
                 "built together once per run.")
 def triage_corpus(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                  language: LanguageResource):
+                  language: LanguageResource, triage: TriageResource):
     with failures(), warehouse.open().connect() as con:
+        encoder = serving_encoder(_registry(con, warehouse), language.encoder(), triage.settings().encoder)
         reuse = Reuse(context, con, [PROJECTS, DOCUMENTS, CHUNKS, TEAM_FEEDBACK], CORPUS_TABLES,
-                      model=language.encoder().model_id)
+                      model=encoder.model_id)
         if reuse.previous:
             yield from reuse.results()
             return
         build = build_triage_corpus(con, load_feedback(con))
-        embedded = write_triage_corpus(con, build, EmbeddingCache(con, language.encoder()))
+        embedded = write_triage_corpus(con, build, EmbeddingCache(con, encoder))
         recorded = reuse.record(con)
         metadata = {declared.name: table_metadata(con, declared) for declared in
                     (DESCRIPTION_CHUNKS, TEMPLATE_PASSAGES)}
@@ -178,7 +183,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                                 f"in the team field ({var('source.team_field')}) of past requests, or "
                                 f"drop feedback in {var('triage.feedback_dir')}")
             return dg.MaterializeResult(metadata={"past_requests": 0, "trained": False})
-        encoder = language.encoder()
+        encoder = triage_encoder(con, registry, language.encoder(), past, settings, context.log.info)
         fingerprint = training_fingerprint(training_entries(past), config, encoder.model_id)
         trained = registry.needs_training(fingerprint)
         if trained:
@@ -190,9 +195,11 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                 f"model {registration.version} {registration.status}: {registration.reason}")
         else:
             context.log.info("training data unchanged since the last model: not retrained")
+        ranking = train_similar_ranking(con, registry, EmbeddingCache(con, encoder), fingerprint,
+                                        settings, context.log.info)
         row, model = registry.accepted()
         history = con.execute(
-            f"SELECT version, status, candidate, training_requests, cv_notify_recall, "
+            f"SELECT model_name, version, status, candidate, training_requests, cv_notify_recall, "
             f"cv_reading_saved, cv_recall_at_3, cv_micro_f1, status_reason "
             f"FROM {MODELS.qualified} ORDER BY trained_at DESC LIMIT 10").df()
         metadata = table_metadata(con, MODELS) | reuse.record(con)
@@ -201,11 +208,15 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         for name, figures in model.cv.get("candidates", {}).items()])
     return dg.MaterializeResult(metadata=metadata | {
         "trained": trained,
+        "encoder": encoder.model_id,
+        "similar_ranking": ranking,
         "accepted_version": row["version"],
         "candidate": model.chosen,
         "past_requests": len(model.training_keys),
         "teams": len(model.teams),
         "teams_on_similarity_vote": int(model.rare.sum()),
+        # Whether the history supports the recall target within the reading budget, in words.
+        "history": (model.cv.get("history") or {}).get("message", "not cross-validated"),
         **{f"cv_{k}": dg.MetadataValue.float(float(v)) for k, v in cv_summary(model).items()
            if v is not None},
         "cv_candidates": dg.MetadataValue.md(markdown_table(candidates.round(3)) if len(candidates)
@@ -218,27 +229,35 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     pool=WAREHOUSE_POOL,
     key="similar_projects",
     group_name=GROUP,
-    deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES)],
+    deps=["triage_corpus", table_key(DESCRIPTION_CHUNKS), table_key(TEMPLATE_PASSAGES), team_model],
     kinds={"duckdb"},
     description=f"For every request awaiting triage, the past projects it resembles most: words "
     f"(TF-IDF) and meaning (sentence embeddings) fused, at most {var('triage.similar_top_k')} and "
     f"only above {var('triage.similar_min_score')}, with their teams, people and outcome. The one "
-    "similarity search of a run: team decisions cite these matches.",
+    "similarity search of a run: team decisions cite these matches. With the learned ranking "
+    f"({var('triage.similar_ranking')}), the fused search's best candidates are reordered by the "
+    "probability of being related learned from past links (`team_model` trains it).",
     metadata=definition_metadata(SIMILAR_PROJECTS),
 )
 def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                      language: LanguageResource, triage: TriageResource) -> dg.MaterializeResult:
-    similar = SimilarConfig.from_settings(triage.settings())
+    settings = triage.settings()
+    similar = SimilarConfig.from_settings(settings)
     with failures(), warehouse.open().connect() as con:
-        reuse = Reuse(context, con, CORPUS_INPUTS, [SIMILAR_PROJECTS], model=language.encoder().model_id,
+        registry = _registry(con, warehouse)
+        encoder = serving_encoder(registry, language.encoder(), settings.encoder)
+        # The learned ranker lives in `models`: a new one changes the ranking.
+        reuse = Reuse(context, con, [*CORPUS_INPUTS, MODELS], [SIMILAR_PROJECTS], model=encoder.model_id,
                       similar=similar)
         if reuse.previous:
             return reuse.results()[0]
-        cache = EmbeddingCache(con, language.encoder())
+        cache = EmbeddingCache(con, encoder)
         pool, waiting = load_corpus(con, cache, PAST), load_corpus(con, cache, AWAITING)
         index = SimilarityIndex(pool, similar.lexical_weight, template=load_template(con))
         context.log.info(f"built the similarity index once for this run over {len(pool)} past projects")
-        matches = index.search(waiting, top_k=similar.top_k, min_score=similar.min_score)
+        ranker = serving_ranker(registry, settings.similar_ranking)
+        matches = find_similar(index, waiting, pool, top_k=similar.top_k, min_score=similar.min_score,
+                               ranker=ranker, people=people_of(request_details(con)))
         rows = similar_rows(waiting, matches, pool, request_details(con),
                             teams_of(corpus_requests(con, PAST)), index.template)
         replace_rows(con, SIMILAR_PROJECTS, rows)
@@ -252,6 +271,7 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         "matches_per_request": dg.MetadataValue.float(sum(counts) / len(counts) if counts else 0.0),
         "min_score": similar.min_score,
         "top_k": similar.top_k,
+        "ranking": ranker.chosen if ranker is not None else "fixed_fusion",
     })
 
 
@@ -268,7 +288,7 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     metadata=definition_metadata(TEAM_PREDICTIONS),
 )
 def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                     language: LanguageResource) -> dg.MaterializeResult:
+                     language: LanguageResource, triage: TriageResource) -> dg.MaterializeResult:
     with failures(), warehouse.open().connect() as con:
         reuse = Reuse(context, con, [*CORPUS_INPUTS, MODELS, SIMILAR_PROJECTS, TEAM_FEEDBACK],
                       [TEAM_PREDICTIONS], model=language.encoder().model_id)
@@ -280,7 +300,9 @@ def team_predictions(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             replace_rows(con, TEAM_PREDICTIONS, pd.DataFrame(columns=list(TEAM_PREDICTIONS.column_names)))
             return dg.MaterializeResult(metadata={"dagster/row_count": 0})
         row, model = accepted
-        waiting = load_corpus(con, EmbeddingCache(con, language.encoder()), AWAITING)
+        encoder = serving_encoder(_registry(con, warehouse), language.encoder(),
+                                  triage.settings().encoder)
+        waiting = load_corpus(con, EmbeddingCache(con, encoder), AWAITING)
         similar = read_table(con, SIMILAR_PROJECTS)
         result = decide_teams(model, waiting, matches_from_rows(similar, waiting.keys),
                               teams_of(corpus_requests(con, PAST)), verdicts_for(load_feedback(con)),

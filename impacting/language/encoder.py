@@ -58,16 +58,21 @@ class EncoderStats:
 class Encoder:
     """A sentence-transformers model on the CPU, loaded on first use, never downloading."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu",
+                 model_id: str | None = None):
         self.model = model
         self.batch_size = batch_size
         self.device = device
+        self._model_id = model_id
         self._model = None
         self.stats = EncoderStats()
 
     @property
     def model_id(self) -> str:
-        """Names the model in cache keys: the configured name (`all-MiniLM-L6-v2`) or path."""
+        """Names the model in cache keys: the configured name (`all-MiniLM-L6-v2`) or path, or
+        the id it was given (a fine-tuned model's registry version, e.g. `encoder/<version>`)."""
+        if self._model_id:
+            return self._model_id
         return "all-MiniLM-L6-v2" if self.model in BUNDLED_MODELS else self.model
 
     def load(self):
@@ -114,9 +119,9 @@ class Encoder:
 
 
 @lru_cache(maxsize=4)
-def shared_encoder(model: str = DEFAULT_MODEL) -> Encoder:
+def shared_encoder(model: str = DEFAULT_MODEL, model_id: str | None = None) -> Encoder:
     """One `Encoder` per model for the whole process, so every stage shares the loaded model."""
-    return Encoder(model)
+    return Encoder(model, model_id=model_id)
 
 
 @dataclass
@@ -174,6 +179,13 @@ class EmbeddingCache:
         """How many vectors of this model the cache holds."""
         [(count,)] = self.con.execute(f"SELECT count(*) FROM {CACHE_TABLE} WHERE model = ?",
                                       [self.encoder.model_id]).fetchall()
+        return count
+
+    def forget(self) -> int:
+        """Drop every vector of this cache's model (a rejected fine-tuned model's); returns how
+        many there were."""
+        count = self.size()
+        self.con.execute(f"DELETE FROM {CACHE_TABLE} WHERE model = ?", [self.encoder.model_id])
         return count
 
     def _lookup(self, hashes: list[str]) -> dict[str, np.ndarray]:

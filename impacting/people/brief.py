@@ -77,6 +77,9 @@ class ModelNote:
     version: str
     trained_at: str | None
     cv_notify_recall: float | None
+    # Set when the history is too short for the recall target within the reading budget: the
+    # model's own words (its metrics' `history.message`), shown above the teams.
+    history_note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ triage` computes the same rows for a draft (`people.on_demand`); both hand them 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -165,7 +166,21 @@ def _model(row: Mapping[str, Any] | None) -> ModelNote | None:
     trained = row.get("trained_at")
     return ModelNote(version=str(row["version"]),
                      trained_at=None if _missing(trained) else pd.Timestamp(trained).isoformat(),
-                     cv_notify_recall=_number(row.get("cv_notify_recall")))
+                     cv_notify_recall=_number(row.get("cv_notify_recall")),
+                     history_note=_history_note(row.get("metrics")))
+
+
+def _history_note(metrics: Any) -> str | None:
+    """The model's statement that its history cannot support the recall target, if it made one."""
+    if isinstance(metrics, str):
+        try:
+            metrics = json.loads(metrics)
+        except ValueError:
+            return None
+    history = (metrics or {}).get("history") if isinstance(metrics, Mapping) else None
+    if not isinstance(history, Mapping) or history.get("supports_target", True):
+        return None
+    return str(history.get("message") or "") or None
 
 
 def _nothing_to_summarise(documents: Sequence[DocumentNote], unreadable: Sequence[DocumentNote]) -> str:

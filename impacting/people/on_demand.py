@@ -53,8 +53,10 @@ from impacting.triage.history import (
 )
 from impacting.triage.metrics import NOTIFY, UNSURE
 from impacting.triage.predict import triage
+from impacting.triage.ranking.serve import find_similar
+from impacting.triage.ranking.service import people_of, serving_ranker
 from impacting.triage.registry import ModelRegistry
-from impacting.triage.rows import prediction_rows, similar_rows
+from impacting.triage.rows import matches_from_rows, prediction_rows, similar_rows
 from impacting.triage.similar import Match, SimilarConfig, SimilarityIndex
 from impacting.warehouse.store import Warehouse, read_table
 from impacting.warehouse.tables import DELIVERY_ISSUE_TIMES, DOCUMENTS
@@ -223,15 +225,19 @@ def _similar(corpus: Corpus, workspace, con, model, settings: Settings):
     pool = load_corpus(workspace.con, workspace.cache, PAST)
     template = load_template(workspace.con)
     index = SimilarityIndex(pool, similar.lexical_weight, template=template)
-    matches = index.search(corpus, top_k=similar.top_k, min_score=similar.min_score)
+    details = request_details(workspace.con)
+    # The ranking the nightly run serves (the learned one, when it beat the fixed fusion).
+    ranker = serving_ranker(ModelRegistry.of_warehouse(con, Warehouse(settings.warehouse_path).working_dir),
+                            settings.triage.similar_ranking)
+    matches = find_similar(index, corpus, pool, top_k=similar.top_k, min_score=similar.min_score,
+                           ranker=ranker, people=people_of(details))
     pool_teams = teams_of(corpus_requests(workspace.con, PAST))
-    rows = similar_rows(corpus, matches, pool, request_details(workspace.con), pool_teams, index.template)
+    rows = similar_rows(corpus, matches, pool, details, pool_teams, index.template)
     return rows, pool_teams, len(pool), template, None
 
 
 def _matches(rows: pd.DataFrame) -> list[Match]:
-    return [Match(r.similar_key, int(r.rank), float(r.score), float(r.lexical_score),
-                  float(r.semantic_score)) for r in rows.itertuples(index=False)]
+    return matches_from_rows(rows.assign(request_key=""), [""])[0] if len(rows) else []
 
 
 def _keywords(parts, draft: Draft, workspace, config: LanguageConfig) -> list[str]:

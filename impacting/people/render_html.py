@@ -59,7 +59,9 @@ def brief_body(brief: Brief, root: str | None = "../") -> str:
             f'<p class="note">{esc(wording.read_from(brief))}</p>')),
         section("keywords", KEYWORDS, "Keywords", brief.keywords and (
             '<ul class="chips">' + "".join(f"<li>{esc(k)}</li>" for k in brief.keywords) + "</ul>")),
-        section(TEAMS, TEAMS, f"Teams to read ({len(brief.notified)})", teams(brief.notified)),
+        section(TEAMS, TEAMS, f"Teams to read ({len(brief.notified)})",
+                _warned(teams(brief.notified), wording.history_warning(brief),
+                        brief.why_empty.get(TEAMS, "Nothing to show."))),
         section(UNSURE_TEAMS, UNSURE_TEAMS, f"Unsure: a person decides ({len(brief.unsure)})",
                 teams(brief.unsure, wording.UNSURE_HELP)),
         section("other-teams", OTHER_TEAMS, f"Other teams ({len(others)})", others and (
@@ -72,6 +74,13 @@ def brief_body(brief: Brief, root: str | None = "../") -> str:
         section("documents", DOCUMENTS, "Documents", brief.documents and _documents(brief)),
         f"<footer>{esc(wording.footer(brief))}</footer>",
     ])
+
+
+def _warned(body: str | None, warning: str | None, empty: str) -> str | None:
+    """A section's body with the model's warning above it (the empty reason when no body)."""
+    if not warning:
+        return body
+    return f'<p class="note">{esc(warning)}</p>' + (body or f'<p class="empty">{esc(empty)}</p>')
 
 
 def _header(brief: Brief) -> str:

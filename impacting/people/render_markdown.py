@@ -66,6 +66,8 @@ def brief_markdown(brief: Brief) -> str:
     for section, title, teams in ((TEAMS, "Teams to read", brief.notified),
                                   (UNSURE_TEAMS, "Unsure: a person decides", brief.unsure)):
         lines += ["", f"## {title} ({len(teams)})", ""]
+        if section == TEAMS and (warning := wording.history_warning(brief)):
+            lines += [f"_{md_text(warning)}_", ""]
         if section == UNSURE_TEAMS and teams:
             lines += [f"_{md_text(wording.UNSURE_HELP)}_", ""]
         if not teams:

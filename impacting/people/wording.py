@@ -127,6 +127,15 @@ def timestamp(value: str | None) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def history_warning(brief: Brief) -> str | None:
+    """What the brief says above the teams when the history cannot support the recall target."""
+    note = brief.model.history_note if brief.model is not None else None
+    if not note:
+        return None
+    return (f"The team model says: {note[0].upper()}{note[1:]}. Read the unsure teams below as a "
+            "ranked shortlist, most likely first; each decision you record teaches the model.")
+
+
 def footer(brief: Brief) -> str:
     generated = f"Brief generated {timestamp(brief.generated_at)} by impacting."
     model = brief.model

@@ -71,6 +71,7 @@ def triage(model: TeamModel, requests: Corpus, matches: Sequence[Sequence[Match]
     matches = matches if matches is not None else [[] for _ in requests.requests]
     pool_teams = pool_teams or {}
     verdicts = verdicts or {}
+    note = model.history_note
     out: list[list[TeamDecision]] = []
     for i, request in enumerate(requests.requests):
         rows = []
@@ -87,7 +88,7 @@ def triage(model: TeamModel, requests: Corpus, matches: Sequence[Sequence[Match]
                     requests.passages[i], _support(model, requests.passage_vectors[i], team,
                                                    decisions[i, j]),
                     [(m.key, m.score) for m in matches[i] if team in pool_teams.get(m.key, ())],
-                    by_vote=bool(model.rare[j]), template=template,
+                    by_vote=bool(model.rare[j]), template=template, note=note,
                 )
             else:
                 reason = ""
@@ -141,13 +142,18 @@ def supporting_passages(passages: Sequence[Chunk], support: np.ndarray,
 def team_reason(team: str, probability: float, decision: str, threshold: float,
                 unsure_threshold: float, passages: Sequence[Chunk], support: np.ndarray,
                 similar: Sequence[tuple[str, float]], by_vote: bool = False,
-                template: frozenset[str] = frozenset()) -> str:
+                template: frozenset[str] = frozenset(), note: str | None = None) -> str:
     """Why a team is (not) notified, in words a team lead can check quickly.
 
     e.g. "sig-storage (p=0.83 ≥ 0.41): 'CSI drivers must report volume topology…' (Design
     Details); similar past projects KEP-557 (0.71), KEP-565 (0.64) involved sig-storage".
+    `note` (the model's word on a history too short for its recall target) ends an unsure
+    team's reason.
     """
     if decision == NOT_NOTIFIED:
+        if probability >= unsure_threshold:   # a short history's reading cap was reached
+            return (f"{team} (p={probability:.2f}): not notified: the reading budget went to likelier "
+                    "teams")
         return f"{team} (p={probability:.2f} < {unsure_threshold:.2f}): not notified"
     if decision == NOTIFY:
         head = f"{team} (p={probability:.2f} ≥ {threshold:.2f})"
@@ -162,6 +168,8 @@ def team_reason(team: str, probability: float, decision: str, threshold: float,
         body += ("; " if body else "") + f"similar past projects {projects} involved {team}"
     else:
         body += ("; " if body else "") + f"no similar past project involved {team}"
+    if note and decision != NOTIFY:
+        body += f"; {note}"
     return f"{head}: {body}"
 
 

@@ -26,14 +26,19 @@ import duckdb
 import pandas as pd
 
 from impacting.triage.corpus import Corpus
+from impacting.triage.ranking.model import FIXED, SimilarRanker
 from impacting.triage.teams import TeamModel, TeamModelConfig
+from impacting.triage.tuning.trial import EncoderTrial
 from impacting.warehouse.store import to_json, upsert_rows
 from impacting.warehouse.tables import MODELS
 
 TEAM_MODEL = "team_model"
+SIMILAR_RANKER = "similar_ranker"   # the learned ranking of similar projects
+ENCODER = "encoder"                 # a sentence encoder fine-tuned on the history
 ACCEPTED, REJECTED, SUPERSEDED = "accepted", "rejected", "superseded"
 # Cross-validated figures a new model must not lose (beyond the tolerance) to be accepted.
 GUARDED = ("notify_recall", "recall_at_3")
+SUMMARY = ("notify_recall", "reading_saved", "recall_at_3", "micro_f1")
 
 
 @dataclass(frozen=True)
@@ -120,15 +125,8 @@ class ModelRegistry:
     def register(self, model: TeamModel, fingerprint: str, tolerance: float,
                  name: str = TEAM_MODEL) -> Registration:
         """Store `model`'s artefacts and row; accept it unless it loses recall (see module)."""
-        now = datetime.now(UTC)
-        version = f"{now:%Y%m%dT%H%M%S}-{fingerprint[:8]}"
-        folder = self.root / name / version
-        folder.mkdir(parents=True, exist_ok=True)
-        artefact = folder / "model.pkl"
-        partial = folder / f".model.{uuid.uuid4().hex[:8]}.part"
-        with open(partial, "wb") as handle:
-            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, artefact)
+        version, folder = self._new_version(name, fingerprint)
+        artefact = self._pickle(model, folder)
         summary = cv_summary(model)
         (folder / "metrics.json").write_text(json.dumps(
             {"version": version, "chosen": model.chosen, "cv": model.cv, "summary": summary},
@@ -151,12 +149,80 @@ class ModelRegistry:
                           + "; ".join(worse))
             else:
                 reason = f"replaces {old_row['version']} (training data changed)"
+        self._record(name, version, fingerprint, len(model.training_keys), list(model.teams),
+                     model.chosen, summary, model.cv, status, reason, artefact)
+        return Registration(version, status, reason)
+
+    def register_ranker(self, ranker: SimilarRanker, fingerprint: str, training_requests: int
+                        ) -> Registration:
+        """Store the similar-project ranking; it is always accepted: cross-validation inside
+        :func:`fit_similar_ranker` already chose between it and the fixed fusion (kept as the
+        ranker's `chosen` when nothing learned beat it)."""
+        version, folder = self._new_version(SIMILAR_RANKER, fingerprint)
+        artefact = self._pickle(ranker, folder)
+        (folder / "metrics.json").write_text(json.dumps(
+            {"version": version, "chosen": ranker.chosen, "cv": ranker.cv}, indent=2, default=float))
+        figures = ranker.cv.get("candidates", {})
+        reason = ranker.cv.get("reason") or (
+            f"held-out recall@10 {figures[ranker.chosen]['recall_at_10']:.3f} / MRR "
+            f"{figures[ranker.chosen]['mrr']:.3f} vs the fixed fusion's "
+            f"{figures[FIXED]['recall_at_10']:.3f} / {figures[FIXED]['mrr']:.3f}")
+        self._record(SIMILAR_RANKER, version, fingerprint, training_requests, [], ranker.chosen,
+                     {}, ranker.cv, ACCEPTED, reason, artefact)
+        return Registration(version, ACCEPTED, reason)
+
+    def encoder_version(self, fingerprint: str) -> tuple[str, Path]:
+        """A new version name for a fine-tuned encoder and the folder to save it in."""
+        return self._new_version(ENCODER, fingerprint)
+
+    def register_encoder(self, trial: EncoderTrial, version: str, fingerprint: str,
+                         history_requests: int) -> Registration:
+        """Store a fine-tuned encoder's row and `metrics.json`: accepted only when it was better
+        than the bundled model on the held-out period, else rejected (and its folder removed:
+        nothing will load it)."""
+        folder = trial.folder
+        (folder / "metrics.json").write_text(json.dumps(
+            {"version": version, **trial.metrics()}, indent=2, default=float))
+        status = ACCEPTED if trial.better else REJECTED
+        self._record(ENCODER, version, fingerprint, history_requests, [], "fine_tuned", {},
+                     trial.metrics(), status, trial.reason, str(folder))
+        if status == REJECTED:
+            for path in sorted(folder.rglob("*"), reverse=True):
+                if path.name != "metrics.json":
+                    path.unlink() if path.is_file() else path.rmdir()
+        return Registration(version, status, trial.reason)
+
+    def accepted_encoder(self) -> tuple[Mapping, Path] | None:
+        """The serving fine-tuned encoder's row and folder, or None (the bundled model serves)."""
+        row = self._latest(ENCODER, ACCEPTED)
+        if row is None or not (Path(row["artefact"]) / "config.json").is_file():
+            return None
+        return row, Path(row["artefact"])
+
+    def _new_version(self, name: str, fingerprint: str) -> tuple[str, Path]:
+        version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{fingerprint[:8]}"
+        folder = self.root / name / version
+        folder.mkdir(parents=True, exist_ok=True)
+        return version, folder
+
+    @staticmethod
+    def _pickle(model, folder: Path) -> Path:
+        artefact = folder / "model.pkl"
+        partial = folder / f".model.{uuid.uuid4().hex[:8]}.part"
+        with open(partial, "wb") as handle:
+            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, artefact)
+        return artefact
+
+    def _record(self, name: str, version: str, fingerprint: str, training_requests: int,
+                teams: list[str], candidate: str, summary: Mapping, metrics: Mapping, status: str,
+                reason: str, artefact: Path | str) -> None:
         row = {
-            "model_name": name, "version": version, "trained_at": now, "fingerprint": fingerprint,
-            "training_requests": len(model.training_keys), "teams": list(model.teams),
-            "candidate": model.chosen,
-            **{f"cv_{metric}": value for metric, value in summary.items()},
-            "metrics": to_json(json.loads(json.dumps(model.cv, default=float))),
+            "model_name": name, "version": version, "trained_at": datetime.now(UTC),
+            "fingerprint": fingerprint, "training_requests": training_requests, "teams": teams,
+            "candidate": candidate,
+            **{f"cv_{metric}": summary.get(metric) for metric in SUMMARY},
+            "metrics": to_json(json.loads(json.dumps(metrics, default=float))),
             "status": status, "status_reason": reason, "artefact": str(artefact),
         }
         upsert_rows(self.con, MODELS, pd.DataFrame([row]))
@@ -165,4 +231,3 @@ class ModelRegistry:
                 f"UPDATE {MODELS.qualified} SET status = ?, status_reason = ? "
                 "WHERE model_name = ? AND status = ? AND version <> ?",
                 [SUPERSEDED, f"superseded by {version}", name, ACCEPTED, version])
-        return Registration(version, status, reason)

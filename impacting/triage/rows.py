@@ -32,6 +32,7 @@ def similar_rows(waiting: Corpus, result_matches: Sequence[Sequence[Match]], poo
                 "request_key": request.key, "rank": match.rank, "similar_key": match.key,
                 "score": match.score, "lexical_score": match.lexical,
                 "semantic_score": match.semantic, "closest_passages": why,
+                "probability": match.probability,
                 "summary": past["summary"],
                 "teams": list(teams_of.get(match.key, ())),
                 "status": past["status"],
@@ -46,8 +47,11 @@ def matches_from_rows(rows: pd.DataFrame, keys: Sequence[str]) -> list[list[Matc
     found: dict[str, list[Match]] = {key: [] for key in keys}
     for row in rows.sort_values(["request_key", "rank"]).itertuples(index=False):
         if row.request_key in found:
-            found[row.request_key].append(Match(row.similar_key, int(row.rank), float(row.score),
-                                                float(row.lexical_score), float(row.semantic_score)))
+            probability = getattr(row, "probability", None)
+            found[row.request_key].append(Match(
+                row.similar_key, int(row.rank), float(row.score), float(row.lexical_score),
+                float(row.semantic_score), None if probability is None or pd.isna(probability)
+                else float(probability)))
     return [found[key] for key in keys]
 
 

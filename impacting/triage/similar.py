@@ -61,6 +61,7 @@ class Match:
     score: float        # fused, or the one half a single-mode search used
     lexical: float
     semantic: float
+    probability: float | None = None   # "likely related", when the learned ranking ordered it
 
 
 class SimilarityIndex:

@@ -431,6 +431,10 @@ SIMILAR_PROJECTS = Table(
          "the past projects' mean (0..1)."),
         ("closest_passages", "VARCHAR", "The sentence of the request and the sentence of the past "
          "project closest in meaning, and their cosine: why they look alike, at a glance."),
+        ("probability", "DOUBLE", "Calibrated probability that the two are related (a link "
+         "between them), from the ranking learned on past links; matches are ordered by it and "
+         "cut off below it. Null when the fixed fusion ranked them "
+         f"({var('triage.similar_ranking')})."),
         ("summary", "VARCHAR", "The past project's title."),
         ("teams", "VARCHAR[]", "The teams that delivered it."),
         ("assignee", "VARCHAR", "Its assignee, where known."),
@@ -494,9 +498,12 @@ MODELS = Table(
     "Every team model trained, with its cross-validated figures and whether it serves: "
     "`accepted` (in service), `superseded` or `rejected` (its cross-validated recall was worse "
     f"than the accepted model's by more than {var('triage.recall_tolerance')}). A model is "
-    "trained only when the training data or the settings changed.",
+    "trained only when the training data or the settings changed. The learned ranking of "
+    "similar projects (`similar_ranker`) and a fine-tuned encoder (`encoder`, rejected unless "
+    "better than the bundled model on a held-out later period) are versioned here too; their "
+    "`cv_*` columns are null and `metrics` holds their figures.",
     _cols(
-        ("model_name", "VARCHAR", "`team_model`."),
+        ("model_name", "VARCHAR", "`team_model`, `similar_ranker` or `encoder`."),
         ("version", "VARCHAR", "Training time and training-data fingerprint.", RUN_TIME),
         ("trained_at", "TIMESTAMPTZ", "When it was trained, UTC.", RUN_TIME),
         ("fingerprint", "VARCHAR", "SHA-256 of the training data (requests, teams, words) and "
@@ -504,7 +511,8 @@ MODELS = Table(
         ("training_requests", "INTEGER", "Past requests it learned from."),
         ("teams", "VARCHAR[]", "The teams it knows."),
         ("candidate", "VARCHAR", "The candidate cross-validation kept: `embedding_linear`, "
-         "`tfidf_linear`, `similarity_vote` or `combination`."),
+         "`tfidf_linear`, `similarity_vote` or `combination` (team model); `fixed_fusion`, "
+         "`logistic_c*` or `boosting` (similar ranker); `fine_tuned` (encoder)."),
         ("cv_notify_recall", "DOUBLE", "Cross-validated share of true teams notified."),
         ("cv_reading_saved", "DOUBLE", "Cross-validated share of teams spared from reading."),
         ("cv_recall_at_3", "DOUBLE", "Cross-validated share of true teams among the top 3."),

@@ -22,6 +22,7 @@ from impacting.people.gather import gather_brief
 from impacting.people.render_html import brief_html
 from impacting.people.render_markdown import brief_markdown
 from impacting_tests.people.briefs_fixture import HOSTILE, IMG, NOW, SCRIPT, inputs
+from impacting_tests.people.briefs_fixture import MODEL as MODEL_ROW
 
 
 @pytest.fixture
@@ -104,3 +105,20 @@ def test_a_team_page_link_and_a_standalone_page(brief):
     assert site_page.find("a", string="sig-storage")["href"] == "../teams/sig-storage.html"
     alone = BeautifulSoup(brief_html(brief, root=None), "html.parser")
     assert alone.find("nav") is None and alone.find("a", string="sig-storage") is None
+
+
+def test_a_history_too_short_for_the_target_is_said_above_the_teams_in_every_form():
+    message = ("history too short for 95% recall within the reading budget: with 85 past requests the "
+               "target would notify 14.2 of 21 teams per request")
+    metrics = json.dumps({"history": {"supports_target": False, "message": message}})
+    brief = gather_brief(inputs(model={**MODEL_ROW, "metrics": metrics}), NOW)
+    assert brief.model.history_note == message
+    markdown = brief_markdown(brief)
+    teams = markdown.index("## Teams to read")
+    assert teams < markdown.index("History too short for 95% recall") < markdown.index("## Unsure")
+    page = BeautifulSoup(brief_html(brief), "html.parser")
+    assert "History too short for 95% recall" in page.find(id=TEAMS).get_text()
+    assert Brief.from_dict(json.loads(json.dumps(brief.to_dict()))) == brief
+    supported = json.dumps({"history": {"supports_target": True, "message": "supports the target"}})
+    assert gather_brief(inputs(model={**MODEL_ROW, "metrics": supported}), NOW).model.history_note is None
+    assert "reading budget" not in brief_markdown(gather_brief(inputs(), NOW))

@@ -48,7 +48,8 @@ def test_json_for_scripts_and_the_same_decisions_as_the_nightly_brief(against, c
                             f"WHERE request_key = '{HOSTILE_KEY}'")
     assert [t["team"] for t in data["teams"] if t["decision"] == "notify"] == list(nightly[0][0])
     assert [t["team"] for t in data["teams"] if t["decision"] == "unsure"] == list(nightly[0][1])
-    [(version,)] = against.query("SELECT version FROM models WHERE status = 'accepted'")
+    [(version,)] = against.query("SELECT version FROM models WHERE model_name = 'team_model' "
+                                 "AND status = 'accepted'")
     assert data["model"]["version"] == version
 
 

@@ -14,7 +14,8 @@ def test_every_open_request_gets_a_brief_in_the_table_and_the_site(briefed):
     rows = briefed.query("SELECT request_key, page_path, model_version, markdown, notify_teams "
                          "FROM briefs")
     assert {r[0] for r in rows} == open_keys
-    version = briefed.query("SELECT version FROM models WHERE status = 'accepted'")[0][0]
+    version = briefed.query("SELECT version FROM models WHERE model_name = 'team_model' "
+                            "AND status = 'accepted'")[0][0]
     for key, page, model, markdown, notified in rows:
         assert page == f"briefs/{key}.html" and model == version
         assert (briefed.site / page).is_file() and (briefed.site / f"briefs/{key}.md").is_file()

@@ -60,7 +60,8 @@ def retrained(kep_runs):
     warehouse, *_ = kep_runs
     copy = warehouse.parent.parent / "after_second" / warehouse.name
     working = copy.parent / "impacting.work" / "working.duckdb"
-    [(serving,)] = _query(working, "SELECT version FROM models WHERE status = 'accepted'")
+    [(serving,)] = _query(working, "SELECT version FROM models WHERE model_name = 'team_model' "
+                          "AND status = 'accepted'")
     with duckdb.connect(str(working)) as con:
         con.execute("UPDATE models SET cv_recall_at_3 = 1.5 WHERE version = ?", [serving])
     third = run_pipeline(copy.parent.parent / "export", copy, IMPACTING_TRIAGE_CV_FOLDS="3")
@@ -107,16 +108,29 @@ def test_a_second_run_retrains_nothing_and_raises_no_alert_twice(kep_runs):
     assert second["alerts"]["alerts_raised"].value == 0
     assert _query(warehouse, "SELECT request_key, recipient_kind, recipient, first_alerted_at "
                   "FROM alerts ORDER BY ALL") == alerts_after_first
-    assert _query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1") == [("accepted", 1)]
+    assert _query(warehouse, "SELECT model_name, status, count(*) FROM models GROUP BY ALL ORDER BY 1") \
+        == [("similar_ranker", "accepted", 1), ("team_model", "accepted", 1)]
+    assert second["team_model"]["similar_ranking"].value == "unchanged since the last run"
+
+
+def test_a_history_with_few_links_keeps_the_fixed_fusion_and_says_why(kep_runs):
+    warehouse, first, _, _ = kep_runs
+    [(candidate, reason)] = _query(warehouse, "SELECT candidate, status_reason FROM models "
+                                   "WHERE model_name = 'similar_ranker'")
+    assert candidate == "fixed_fusion" and "fixed fusion serves" in reason
+    assert _query(warehouse, "SELECT count(*) FROM similar_projects WHERE probability IS NOT NULL") == [(0,)]
+    assert first["similar_projects"]["ranking"].value == "fixed_fusion"
 
 
 @pytest.mark.timeout(2400)  # its fixtures run the pipeline three times
 def test_a_retrained_model_worse_on_recall_at_3_is_rejected_and_the_accepted_one_keeps_serving(retrained):
     warehouse, serving, third = retrained
     assert third["team_model"]["trained"].value is True
-    statuses = dict(_query(warehouse, "SELECT status, count(*) FROM models GROUP BY 1"))
+    statuses = dict(_query(warehouse, "SELECT status, count(*) FROM models WHERE model_name = 'team_model' "
+                                   "GROUP BY 1"))
     assert statuses == {"accepted": 1, "rejected": 1}
-    [(reason,)] = _query(warehouse, "SELECT status_reason FROM models WHERE status = 'rejected'")
+    [(reason,)] = _query(warehouse, "SELECT status_reason FROM models WHERE model_name = 'team_model' "
+                                 "AND status = 'rejected'")
     assert "recall_at_3" in reason and serving in reason
     assert _query(warehouse, "SELECT DISTINCT model_version FROM team_predictions") == [(serving,)]
 

@@ -6,7 +6,8 @@ import numpy as np
 
 
 class Calibrator:
-    """Probability from a score and the team's base rate, one curve for all teams.
+    """Probability from a score and the team's base rate (per team, or per request and team),
+    one curve for all teams.
 
     p = sigmoid(a * logit(score) + b * log(base rate) + c), fitted on out-of-fold scores.
     Falls back to the raw score when the fit is impossible or not increasing in the score.
@@ -19,7 +20,9 @@ class Calibrator:
     def _features(scores: np.ndarray, priors: np.ndarray) -> np.ndarray:
         s = np.clip(scores, 1e-4, 1 - 1e-4)
         logits = np.log(s / (1 - s))
-        log_prior = np.broadcast_to(np.log(priors)[None, :], scores.shape)
+        # one prior per team, or one per (request, team) (`teams.priors`)
+        log_prior = np.broadcast_to(np.log(priors) if np.ndim(priors) == 2 else np.log(priors)[None, :],
+                                    scores.shape)
         return np.column_stack([logits.ravel(), log_prior.ravel()])
 
     def fit(self, scores: np.ndarray, labels: np.ndarray, priors: np.ndarray) -> Calibrator:

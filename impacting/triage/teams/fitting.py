@@ -33,6 +33,7 @@ from impacting.triage.metrics import (
     decision_metrics,
     ranking_metrics,
 )
+from impacting.triage.teams.budget import capped_decisions, history_support
 from impacting.triage.teams.calibration import Calibrator
 from impacting.triage.teams.candidates import (
     BASE_CANDIDATES,
@@ -44,6 +45,7 @@ from impacting.triage.teams.candidates import (
     combine,
     make_base,
 )
+from impacting.triage.teams.priors import ContextPriors
 from impacting.triage.teams.thresholds import choose_thresholds
 
 BLOCKED, ROLLING = "blocked", "rolling"
@@ -62,8 +64,14 @@ class TeamModelConfig:
     neighbours: int = 10
     lexical_weight: float = VOTE_LEXICAL_WEIGHT   # of the similarity vote
     # Pseudo-examples pulling a team's threshold toward the pooled one; cross-validation picks.
+    # (One threshold for all teams (shrinkage 1e9) was tried: cross-validation never chose it on the
+    # KEP or Jira train files, and it left a small history no unsure band; docs/benchmarks.md.)
     shrinkage_grid: tuple[float, ...] = (0.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
     combination_step: float = 0.1
+    # Base rates per request (`teams.priors`): the request's key prefix (a Jira project) and,
+    # with a half-life, nearby history weighted more; else one base rate per team.
+    context_priors: bool = True
+    prior_half_life_days: float | None = None
 
     @classmethod
     def from_settings(cls, settings: TriageSettings, **overrides) -> TeamModelConfig:
@@ -136,10 +144,20 @@ class TeamModel:
     cv: dict = field(default_factory=dict)
     training_keys: list[str] = field(default_factory=list)
     template: frozenset[str] = frozenset()   # template sentences (SHA-256), left out of features
+    # Set when the history is too short for the target recall within the reading budget
+    # (`teams.budget`): teams asked to read (notify + unsure) per request, at most.
+    reading_cap: int | None = None
+
+    # The per-request base rates (`teams.priors`) when the configuration asks for them.
+    context: ContextPriors | None = None
 
     @property
     def priors(self) -> np.ndarray:
         return (self.counts + 0.5) / (max(len(self.training_keys), 1) + 1.0)
+
+    def priors_for(self, corpus: Corpus) -> np.ndarray:
+        """Each team's base rate for each request of `corpus` (requests x teams, or one per team)."""
+        return self.priors if self.context is None else self.context(corpus.requests)
 
     @property
     def rare(self) -> np.ndarray:
@@ -152,13 +170,14 @@ class TeamModel:
         return {name: model.scores(corpus) for name, model in self.candidates.items()}
 
     def scores(self, corpus: Corpus, candidate: str | None = None,
-               base: dict[str, np.ndarray] | None = None) -> np.ndarray:
+               base: dict[str, np.ndarray] | None = None, priors: np.ndarray | None = None) -> np.ndarray:
         """Scores of `candidate` (default: the kept one) before its own calibration; rare teams
         take the vote's. The combination's are the weighted mean of its members' probabilities."""
         base = base if base is not None else self.base_scores(corpus)
         candidate = candidate or self.chosen
         if candidate == COMBINATION:
-            members = {name: self.calibrators[name](_with_fallback(base, name, self.rare), self.priors)
+            priors = self.priors_for(corpus) if priors is None else priors
+            members = {name: self.calibrators[name](_with_fallback(base, name, self.rare), priors)
                        for name in BASE_CANDIDATES if self.weights.get(name)}
             return combine(members, self.weights)
         return _with_fallback(base, candidate, self.rare)
@@ -166,10 +185,21 @@ class TeamModel:
     def probabilities(self, corpus: Corpus, candidate: str | None = None,
                       base: dict[str, np.ndarray] | None = None) -> np.ndarray:
         candidate = candidate or self.chosen
-        return self.calibrators[candidate](self.scores(corpus, candidate, base), self.priors)
+        priors = self.priors_for(corpus)
+        return self.calibrators[candidate](self.scores(corpus, candidate, base, priors), priors)
+
+    @property
+    def history_note(self) -> str | None:
+        """What a reader should know when the history is too short for the target recall."""
+        history = self.cv.get("history") or {}
+        return None if history.get("supports_target", True) else history.get("message")
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        """NOTIFY at or above a team's threshold, UNSURE in the band below it, else NOT_NOTIFIED."""
+        """NOTIFY at or above a team's threshold, UNSURE in the band below it, else NOT_NOTIFIED;
+        with a reading cap (short history), UNSURE only for the most likely teams within it."""
+        if self.reading_cap is not None:
+            return capped_decisions(probabilities, probabilities >= self.notify_thresholds,
+                                    probabilities >= self.unsure_thresholds, self.reading_cap)
         decisions = np.full(probabilities.shape, NOT_NOTIFIED, dtype=object)
         decisions[probabilities >= self.unsure_thresholds] = UNSURE
         decisions[probabilities >= self.notify_thresholds] = NOTIFY
@@ -216,8 +246,12 @@ def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
     oof = {name: np.zeros(labels.shape, dtype=np.float32) for name in BASE_CANDIDATES}
     rare_oof = np.zeros(labels.shape, dtype=bool)
     seen_oof = np.zeros(labels.shape, dtype=bool)
+    fold_priors = np.broadcast_to(priors, labels.shape).copy()
     for number, (train, held) in enumerate(folds):
         log(f"cross-validation fold {number + 1}/{len(folds)}: {len(train)} to learn, {len(held)} held out")
+        if config.context_priors:  # learned from the fold's training part only
+            fold_priors[held] = ContextPriors(config.prior_half_life_days).fit(
+                [corpus.requests[i] for i in train], labels[train])([corpus.requests[i] for i in held])
         train_corpus, held_corpus = corpus.subset(train), corpus.subset(held)
         for name in BASE_CANDIDATES:
             model = make_base(name, config.neighbours, config.lexical_weight)
@@ -244,8 +278,8 @@ def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
     ranking: dict[str, dict] = {}
 
     def assess(raw: np.ndarray, with_k: bool = True) -> dict:
-        calibrator = Calibrator().fit(raw, labels[rows], priors)
-        probs = calibrator(raw, priors)
+        calibrator = Calibrator().fit(raw, labels[rows], fold_priors[rows])
+        probs = calibrator(raw, fold_priors[rows])
         threshold = best_f1_threshold(cv_truth, teams, probs)
         metrics = ranking_metrics(cv_truth, teams, probs, threshold, cv_owners, with_k=with_k)
         return {"calibrator": calibrator, "probabilities": probs, "metrics": metrics}
@@ -283,6 +317,18 @@ def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
         # model knows every team: such positives would only drag thresholds to zero.
         plan = choose_thresholds(probs, labels[rows] * seen_oof[rows], fold_of[rows], config)
         notify, unsure = plan.notify, plan.unsure
+        decisions = plan.cross_fitted
+        support = history_support(plan.cross_fitted, len(corpus), config.target_recall,
+                                  config.reading_budget)
+        if not support.supports_target:
+            # Too little history for the target within the budget (teams.budget): notify the
+            # likely teams only, and ask the teams the target would notify as unsure, in order.
+            cap = support.reading_cap
+            notify = np.full(len(teams), f1_thresholds[chosen])
+            unsure = np.minimum(notify, plan.notify)
+            decisions = capped_decisions(probs, probs >= f1_thresholds[chosen],
+                                         plan.cross_fitted == NOTIFY, cap)
+            log(support.message())
         cv = {
             "chosen": chosen,
             "weights": weights,
@@ -292,7 +338,8 @@ def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
             "notify_level": plan.notify_level,
             "unsure_level": plan.unsure_level,
             "threshold_shrinkage": plan.shrinkage,
-            "decisions": decision_metrics(cv_truth, teams, plan.cross_fitted),
+            "decisions": decision_metrics(cv_truth, teams, decisions),
+            "history": support.as_dict(),
             "candidates": ranking,
             "brier": float(np.mean((probs - labels[rows]) ** 2)),
         }
@@ -300,6 +347,7 @@ def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
         notify = np.full(len(teams), 0.5)
         unsure = np.full(len(teams), 0.25)
         cv = {"chosen": chosen, "folds": 0, "requests_scored": 0}
+        support = None
 
     # 4. Every base candidate on all the history: the combination, the vote fallback and the
     # explanations need them whichever is kept.
@@ -310,6 +358,9 @@ def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
         teams=teams, counts=counts, candidates=fitted, chosen=chosen, weights=weights,
         calibrators=calibrators, f1_thresholds=f1_thresholds, notify_thresholds=notify,
         unsure_thresholds=unsure, config=config, cv=cv, training_keys=corpus.keys, template=template,
+        reading_cap=None if support is None or support.supports_target else support.reading_cap,
+        context=ContextPriors(config.prior_half_life_days).fit(corpus.requests, labels)
+        if config.context_priors else None,
     )
 
 
