@@ -391,6 +391,15 @@ class TriageSettings(SettingsGroup):
         0.6, env="IMPACTING_SIMILAR_LEXICAL_WEIGHT", ge=0.0, le=1.0,
         description="`w` above: 0 meaning only, 1 words only",
         example="a weight between 0 (meaning only) and 1 (words only)")
+    # Up to this many past projects every one is compared (the exact search costs little there);
+    # beyond, the first stage picks them. With 200 on both dev splits the two stages returned
+    # 99.2% (KEPs) and 99.9% (Jira) of the exact top 10 (docs/benchmarks.md, "History at scale").
+    similar_candidates: int = setting(
+        500, env="IMPACTING_SIMILAR_CANDIDATES", ge=0, le=100_000,
+        description="past projects per request whose passages are compared, picked by words and "
+        "each document's mean sentence (two-stage search); 0 compares every past project "
+        "(exact, cost grows with the history)",
+        example="a number of past projects such as 500, or 0 for the exact search")
     gate_min_history: int = setting(
         200, env="IMPACTING_TRIAGE_GATE_MIN_HISTORY", ge=1, le=10**7,
         description="with at least this many past requests, a model in service whose "

@@ -6,11 +6,14 @@ import re
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 
 from impacting.benchmark.corpus import CorpusError, jira_key, read_corpus, write_export
+from impacting.benchmark.history import grow_history, split_requests
 from impacting.cli import main
 from impacting.evaluation import BenchmarkFileError
+from impacting.triage.corpus import Corpus, Request
 from impacting_tests.conftest import (
     assert_same_content,
     copy_sample,
@@ -64,6 +67,48 @@ def test_a_broken_corpus_line_is_named(tmp_path):
     with pytest.raises(CorpusError, match=r"record 1 \(A-1\) lacks created"):
         read_corpus(broken)
     assert main(["bench", "--corpus", str(tmp_path / "missing.bench.jsonl")]) == 2
+
+
+def test_a_history_grows_by_varied_copies_under_new_keys():
+    rng = np.random.default_rng(1)
+    vectors = [rng.normal(size=(n, 8)).astype(np.float32) for n in (3, 1, 4)]
+    vectors = [v / np.linalg.norm(v, axis=1, keepdims=True) for v in vectors]
+    base = Corpus([Request(f"P-{i}", f"title {i}", "", teams=("a",), links=("P-9",)) for i in range(3)],
+                  [[] for _ in range(3)], vectors, np.eye(3, 8, dtype=np.float32),
+                  [" ".join(f"word{i}" for i in range(100))] * 3)
+    history = grow_history(base, 8)
+    assert len(history) == 8 and len(set(history.keys)) == 8
+    assert history.keys[:3] == base.keys and history.keys[3] == "H1-P-0" and history.keys[6] == "H2-P-0"
+    copy = history.position("H1-P-2")
+    assert history.requests[copy].teams == ("a",) and history.requests[copy].links == ()
+    assert history.passage_vectors[copy].shape == vectors[2].shape
+    cosines = np.sum(history.passage_vectors[copy] * vectors[2], axis=1)
+    assert np.all(cosines > 0.99) and np.all(cosines < 1.0)   # nudged, not moved away
+    assert np.allclose(np.linalg.norm(history.passage_vectors[copy], axis=1), 1.0, atol=1e-5)
+    assert 70 < len(history.lexical[copy].split()) < 100   # about a tenth of the words dropped
+    assert set(history.lexical[copy].split()) < set(base.lexical[2].split())
+    assert len(grow_history(base, 2)) == 2
+    with pytest.raises(ValueError, match="--requests"):
+        split_requests([{"key": "A", "created": "2020"}], requests=1)
+
+
+@pytest.mark.timeout(900)
+def test_the_history_bench_times_triage_for_each_size_and_compares_with_the_exact_search(tmp_path, capsys):
+    assert main(["bench", "--corpus", str(TICKETS), "--history", "40,120", "--requests", "5",
+                 "--exact", "--cache", str(tmp_path / "cache.duckdb"), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures["triage_seconds_by_history"]) == {"40", "120"}
+    assert figures["new_requests"] == 5 and figures["base_history"] == 41
+    for size in ("40", "120"):
+        row = figures["by_history"][size]
+        assert row["history"] == int(size) and row["triage_seconds"] > 0 and row["peak_rss_mib"] > 0
+        assert row["triage_seconds"] == pytest.approx(
+            row["index_seconds"] + row["search_seconds"] + row["teams_seconds"], abs=2e-3)
+        assert 0 <= row["top10_overlap_with_exact"] <= 1
+    assert figures["by_history"]["120"]["history_sentences"] > figures["by_history"]["40"]["history_sentences"]
+    assert (tmp_path / "cache.duckdb").is_file()   # kept, for the next call
+    with pytest.raises(SystemExit):
+        main(["bench", "--corpus", str(TICKETS), "--history", "120,40"])
 
 
 @pytest.mark.slow

@@ -26,6 +26,34 @@ def add_bench_parser(commands) -> None:
                        help="build and keep the runs' home here (export, warehouse, logs) instead "
                        "of a temporary folder")
     bench.add_argument("--json", action="store_true", help="print only the JSON object")
+    bench.add_argument("--history", type=sizes, metavar="H1,H2,...",
+                       help="instead of the whole pipeline: time the nightly triage (similarity "
+                       "index, search, team decisions) of the newest REQUESTS records against "
+                       "histories of H1, H2, ... past projects (the rest of the corpus, copied "
+                       "under new keys and lightly varied); key triage_seconds_by_history")
+    bench.add_argument("--requests", type=int, default=100,
+                       help="with --history: new requests triaged per size (default 100)")
+    bench.add_argument("--cache", type=Path, metavar="FILE",
+                       help="with --history: a DuckDB file to keep the corpus's embeddings in "
+                       "(as impacting eval --cache); default a temporary one")
+    bench.add_argument("--exact", action="store_true",
+                       help="with --history: also time the exact search (every past project's "
+                       "passages) and report how much of its top 10 the two stages return")
+
+
+def sizes(text: str) -> list[int]:
+    """`1000,5000,20000` → [1000, 5000, 20000] (increasing, each at least 1)."""
+    import argparse
+
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give history sizes as whole numbers separated "
+                                         "by commas, e.g. 1000,5000,20000") from None
+    if not values or min(values) < 1 or values != sorted(values):
+        raise argparse.ArgumentTypeError(f"{text!r}: give increasing sizes of at least 1, e.g. "
+                                         "1000,5000,20000")
+    return values
 
 
 def run_bench(args) -> int:
@@ -39,10 +67,21 @@ def run_bench(args) -> int:
         if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
             say(f"--keep {args.keep} is not empty: choose a new folder, so no earlier run is measured")
             return 2
-        figures = bench(args.corpus, copies=args.copies, keep=args.keep, say=say)
-    except ActionableError as error:
+        if args.history:
+            from impacting.benchmark.history import history_bench
+
+            figures = history_bench(args.corpus, args.history, requests=args.requests,
+                                    cache=args.cache, exact=args.exact, say=say)
+        else:
+            figures = bench(args.corpus, copies=args.copies, keep=args.keep, say=say)
+    except (ActionableError, ValueError) as error:
         say(str(error))
         return 2
+    if args.history:
+        if not args.json:
+            print(describe_history(figures))
+        print(json.dumps(figures, indent=1))
+        return 0
     if not args.json:
         print(describe(figures))
     print(json.dumps(figures, indent=1))
@@ -62,3 +101,17 @@ def describe(figures: dict) -> str:
         f"peak memory {figures['peak_rss_mib']:,.0f} MiB",
         "slowest steps of the first run: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages),
     ])
+
+
+def describe_history(figures: dict) -> str:
+    """One line per history size."""
+    lines = [f"{figures['new_requests']} new requests; two-stage search with "
+             f"{figures['candidates']} candidates (0: exact)"]
+    for size, row in figures["by_history"].items():
+        exact = (f"; exact search {row['exact_index_seconds'] + row['exact_search_seconds']:.1f} s, "
+                 f"top-10 overlap {row['top10_overlap_with_exact']:.3f}"
+                 if "exact_search_seconds" in row else "")
+        lines.append(f"history {int(size):>7,}: triage {row['triage_seconds']:7.1f} s (index "
+                     f"{row['index_seconds']:.1f}, search {row['search_seconds']:.1f}, teams "
+                     f"{row['teams_seconds']:.1f}), peak {row['peak_rss_mib']:,.0f} MiB{exact}")
+    return "\n".join(lines)

@@ -253,7 +253,8 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             return reuse.results()[0]
         cache = EmbeddingCache(con, encoder)
         pool, waiting = load_corpus(con, cache, PAST), load_corpus(con, cache, AWAITING)
-        index = SimilarityIndex(pool, similar.lexical_weight, template=load_template(con))
+        index = SimilarityIndex(pool, similar.lexical_weight, template=load_template(con),
+                                candidates=similar.candidates)
         context.log.info(f"built the similarity index once for this run over {len(pool)} past projects")
         ranker = serving_ranker(registry, settings.similar_ranking)
         matches = find_similar(index, waiting, pool, top_k=similar.top_k, min_score=similar.min_score,

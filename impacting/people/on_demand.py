@@ -224,7 +224,8 @@ def _similar(corpus: Corpus, workspace, con, model, settings: Settings):
         return pd.DataFrame(columns=["similar_key"]), {}, past, model.template, note
     pool = load_corpus(workspace.con, workspace.cache, PAST)
     template = load_template(workspace.con)
-    index = SimilarityIndex(pool, similar.lexical_weight, template=template)
+    index = SimilarityIndex(pool, similar.lexical_weight, template=template,
+                            candidates=similar.candidates)
     details = request_details(workspace.con)
     # The ranking the nightly run serves (the learned one, when it beat the fixed fusion).
     ranker = serving_ranker(ModelRegistry.of_warehouse(con, Warehouse(settings.warehouse_path).working_dir),

@@ -112,7 +112,7 @@ def similar_section(train: Corpus, test: Corpus, similar: SimilarConfig,
     without a cut-off (their scales differ), for a like-for-like comparison; `ranking` what the
     ranking's cross-validation on the train records saw."""
     pool = Corpus.concat([train, test])
-    index = SimilarityIndex(pool, similar.lexical_weight)
+    index = SimilarityIndex(pool, similar.lexical_weight, candidates=similar.candidates)
     keys = set(pool.keys)
     relevant = [set(r.links) & keys - {r.key} for r in test.requests]
     halves = index.halves(test)  # the passage comparison, once for every search below
@@ -121,7 +121,8 @@ def similar_section(train: Corpus, test: Corpus, similar: SimilarConfig,
     ranker = None
     if ranking == LEARNED:
         started = time.perf_counter()
-        ranker = train_ranker(train, SimilarityIndex(train, similar.lexical_weight), progress=log)
+        ranker = train_ranker(train, SimilarityIndex(train, similar.lexical_weight,
+                                                     candidates=similar.candidates), progress=log)
         training_seconds = time.perf_counter() - started
     # The history the ranking reads: the links among the pool's projects, as for a past project
     # in the pipeline, never a link of the query itself (the features leave those out), the
@@ -149,4 +150,41 @@ def similar_section(train: Corpus, test: Corpus, similar: SimilarConfig,
             section["modes"]["learned_no_cutoff"] = link_metrics(relevant, find_similar(
                 index, test, pool, top_k=max(10, similar.top_k), min_score=0.0, ranker=ranker,
                 history_links=history, halves=halves, min_probability=0.0))
+    if index.two_stage():
+        section["two_stage"] = two_stage_section(index, pool, test, relevant, similar, ranker, history,
+                                                 halves)
     return section
+
+
+def two_stage_section(index: SimilarityIndex, pool: Corpus, test: Corpus, relevant: list[set[str]],
+                      similar: SimilarConfig, ranker, history, halves) -> dict:
+    """What the two-stage search keeps of the exact one (every past project's passages compared)
+    on the same queries: link recall and MRR both ways, as users get them and for the fixed
+    fusion without a cut-off, and how many of the exact top 10 the two stages return."""
+    exact = SimilarityIndex(pool, similar.lexical_weight, candidates=0)
+    started = time.perf_counter()
+    exact_halves = exact.halves(test)
+    exact_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    index.halves(test)
+    two_stage_seconds = time.perf_counter() - started
+
+    def searches(which: SimilarityIndex, which_halves) -> tuple[list, list]:
+        product = find_similar(which, test, pool, top_k=similar.top_k, min_score=similar.min_score,
+                               ranker=ranker, history_links=history, halves=which_halves)
+        fused = which.search(test, top_k=10, min_score=0.0, mode=HYBRID, halves=which_halves)
+        return product, fused
+
+    (product, fused), (exact_product, exact_fused) = searches(index, halves), searches(exact, exact_halves)
+    overlap = [len({m.key for m in a} & {m.key for m in b}) / len(b)
+               for a, b in zip(fused, exact_fused, strict=True) if b]
+    return {
+        "candidates": index.candidates,
+        "pool": len(pool.keys),
+        "as_served": {"two_stage": link_metrics(relevant, product),
+                      "exact": link_metrics(relevant, exact_product)},
+        "fixed_fusion_top10": {"two_stage": link_metrics(relevant, fused),
+                               "exact": link_metrics(relevant, exact_fused)},
+        "top10_overlap_with_exact": float(np.mean(overlap)) if overlap else None,
+        "passage_seconds": {"two_stage": round(two_stage_seconds, 2), "exact": round(exact_seconds, 2)},
+    }

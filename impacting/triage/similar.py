@@ -11,7 +11,17 @@
 - fused: `lexical_weight * lexical + (1 - lexical_weight) * semantic`, in [0, 1].
 
 Sentences that many past projects share word for word (template text) are left out of both
-halves. The cut-off applies to the fused score, so an unusual request gets few matches or none instead
+halves.
+
+Two stages once the history is large: comparing every sentence of a request with every past
+sentence costs time in proportion to the history (a 20,000-project history of design documents
+holds millions of sentences). With `candidates` = C > 0 and more than C past projects, a cheap
+first stage scores every past project by the same fusion with each document's mean (centred)
+sentence vector in place of its passages, and only its best C get the exact passage-pair score;
+the others keep a semantic half of 0 (never compared), so they rank below on words alone.
+`impacting eval` reports how much of the exact search's recall@10 the two stages keep.
+
+The cut-off applies to the fused score, so an unusual request gets few matches or none instead
 of ten weak ones. The same index feeds the team model's similarity vote.
 """
 
@@ -33,6 +43,8 @@ DEFAULT_MIN_SCORE = _SETTINGS.similar_min_score
 # Passage pairs that make the semantic score: enough that one shared boilerplate-like sentence
 # does not decide it, few enough that a ticket's handful of sentences still count fully.
 PASSAGE_PAIRS = 20
+# Past projects per request that the passage comparison sees (two-stage search); 0: all of them.
+DEFAULT_CANDIDATES = _SETTINGS.similar_candidates
 # Query sentences compared with the whole pool at once (bounds the memory of a long document).
 SENTENCE_BLOCK = 256
 MODES = (HYBRID, LEXICAL, SEMANTIC)
@@ -47,11 +59,12 @@ class SimilarConfig:
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
     top_k: int = _SETTINGS.similar_top_k
     min_score: float = DEFAULT_MIN_SCORE
+    candidates: int = DEFAULT_CANDIDATES
 
     @classmethod
     def from_settings(cls, settings: TriageSettings) -> SimilarConfig:
         return cls(lexical_weight=settings.similar_lexical_weight, top_k=settings.similar_top_k,
-                   min_score=settings.similar_min_score)
+                   min_score=settings.similar_min_score, candidates=settings.similar_candidates)
 
 
 @dataclass(frozen=True)
@@ -68,12 +81,17 @@ class SimilarityIndex:
     """A pool of past projects that requests can be compared with."""
 
     def __init__(self, pool: Corpus, lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
-                 semantic: str = PASSAGES, template: frozenset[str] | None = None):
+                 semantic: str = PASSAGES, template: frozenset[str] | None = None,
+                 candidates: int = DEFAULT_CANDIDATES):
         if not 0.0 <= lexical_weight <= 1.0:
             raise ValueError(f"lexical_weight must be within [0, 1], got {lexical_weight}")
         if semantic not in (PASSAGES, MEAN):
             raise ValueError(f"semantic must be {PASSAGES!r} or {MEAN!r}, got {semantic!r}")
+        if candidates < 0:
+            raise ValueError(f"candidates must be 0 (compare with every past project) or more, "
+                             f"got {candidates}")
         self.semantic = semantic
+        self.candidates = candidates
         # Template sentences (shared by many past projects) make every pair look alike; the
         # pipeline's triage corpus knows them already, the evaluation computes them here.
         self.template = template_passages(pool) if template is None else template
@@ -97,47 +115,47 @@ class SimilarityIndex:
         self._center = stacked.mean(axis=0) if len(stacked) else None
         self._sentences = self._centered(stacked)
         self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(np.int64)
-        # Which pool document each stacked sentence belongs to, and its place within it.
-        self._owner = np.repeat(np.arange(len(pool)), self._lengths)
+        # The first stage's view of each past project: its mean centred sentence, unit length.
+        self._means = _unit(np.add.reduceat(self._sentences, self._starts[self._lengths > 0], axis=0)
+                            if len(self._sentences) else self._sentences)
 
     def _centered(self, vectors: np.ndarray) -> np.ndarray:
         return centre(vectors, self._center)
 
-    def _semantic(self, queries: Corpus) -> np.ndarray:
-        """Mean of the `PASSAGE_PAIRS` best passage pairs, both ways, for each query x pool."""
+    def two_stage(self) -> bool:
+        """Whether a request's passages meet only its first-stage candidates."""
+        return self.semantic == PASSAGES and 0 < self.candidates < int((self._lengths > 0).sum())
+
+    def _semantic(self, queries: Corpus, lexical: np.ndarray) -> np.ndarray:
+        """Mean of the `PASSAGE_PAIRS` best passage pairs, both ways, for each query x pool (with
+        two stages: for each query's candidates; 0 elsewhere)."""
         if self.semantic == MEAN:
             return self._centered(queries.vectors) @ self._pool_means.T
         out = np.zeros((len(queries), len(self.keys)), np.float32)
         if not len(self._sentences):
             return out
-        has = self._lengths > 0
+        has = np.flatnonzero(self._lengths > 0)
+        whole = _Passages(self._sentences, self._lengths[has])
         for i in range(len(queries)):
             query = self._centered(_sentence_vectors(queries, i))
             if not len(query):
                 continue  # a request with no words is similar to nothing
-            # forward: each query sentence's best sentence in every pool document;
-            # backward: each pool sentence's best sentence in the query.
-            forward = np.empty((len(query), len(self.keys)), np.float32)
-            backward = np.full(len(self._sentences), -1.0, np.float32)
-            for start in range(0, len(query), SENTENCE_BLOCK):
-                block = query[start:start + SENTENCE_BLOCK] @ self._sentences.T
-                forward[start:start + len(block)][:, has] = np.maximum.reduceat(
-                    block, self._starts[has], axis=1)
-                np.maximum(backward, block.max(axis=0), out=backward)
-            k = min(PASSAGE_PAIRS, len(query))
-            top = forward if len(query) <= k else \
-                -np.partition(-forward, k - 1, axis=0)[:k]
-            out[i, has] = (top[:, has].mean(axis=0) + self._top_mean(backward)[has]) / 2
+            if not self.two_stage():
+                out[i, has] = _pair_scores(query, whole)
+                continue
+            coarse = _unit(query.mean(axis=0, keepdims=True))[0] @ self._means.T
+            first = (self.lexical_weight * lexical[i, has]
+                     + (1 - self.lexical_weight) * np.clip(coarse, 0, None))
+            chosen = np.sort(np.argpartition(-first, self.candidates - 1)[:self.candidates])
+            out[i, has[chosen]] = _pair_scores(query, self._gather(has[chosen]))
         return out
 
-    def _top_mean(self, values: np.ndarray) -> np.ndarray:
-        """Per pool document, the mean of its `PASSAGE_PAIRS` highest sentence `values`."""
-        order = np.lexsort((-values, self._owner))           # by document, best first
-        owner = self._owner[order]
-        place = np.arange(len(order)) - self._starts[owner]
-        kept = place < PASSAGE_PAIRS
-        sums = np.bincount(owner[kept], weights=values[order][kept], minlength=len(self.keys))
-        return sums / np.maximum(np.minimum(self._lengths, PASSAGE_PAIRS), 1)
+    def _gather(self, documents: np.ndarray) -> _Passages:
+        """The stacked sentences of pool `documents` (positions with sentences), in that order."""
+        lengths = self._lengths[documents]
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        rows = np.arange(int(lengths.sum())) + np.repeat(self._starts[documents] - starts, lengths)
+        return _Passages(self._sentences[rows], lengths)
 
     def halves(self, queries: Corpus) -> tuple[np.ndarray, np.ndarray]:
         """(lexical, semantic) similarity of each query to each pool project, each in [0, 1]."""
@@ -149,7 +167,7 @@ class SimilarityIndex:
             lexical = np.zeros(shape, np.float32)
         else:
             lexical = (self._vectorizer.transform(queries.lexical) @ self._pool_terms.T).toarray()
-        semantic = self._semantic(queries)
+        semantic = self._semantic(queries, np.clip(lexical, 0, 1))
         return (np.clip(lexical, 0, 1).astype(np.float32),
                 np.clip(semantic, 0, 1).astype(np.float32))
 
@@ -193,6 +211,51 @@ class SimilarityIndex:
                                      float(lexical[i, j]), float(semantic[i, j])))
             out.append(matches)
         return out
+
+
+@dataclass(frozen=True)
+class _Passages:
+    """Stacked sentence vectors of some documents (each with at least one), in document order."""
+
+    sentences: np.ndarray     # (sentences, dim)
+    lengths: np.ndarray       # (documents,) sentences of each
+
+    @property
+    def starts(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+
+
+def _pair_scores(query: np.ndarray, documents: _Passages) -> np.ndarray:
+    """The passage-pair score of one query (its centred sentence vectors) against each document:
+    the mean of its `PASSAGE_PAIRS` best pairs, taken both ways and averaged."""
+    starts = documents.starts
+    # forward: each query sentence's best sentence in every document;
+    # backward: each document sentence's best sentence in the query.
+    forward = np.empty((len(query), len(documents.lengths)), np.float32)
+    backward = np.full(len(documents.sentences), -1.0, np.float32)
+    for start in range(0, len(query), SENTENCE_BLOCK):
+        block = query[start:start + SENTENCE_BLOCK] @ documents.sentences.T
+        forward[start:start + len(block)] = np.maximum.reduceat(block, starts, axis=1)
+        np.maximum(backward, block.max(axis=0), out=backward)
+    k = min(PASSAGE_PAIRS, len(query))
+    top = forward if len(query) <= k else -np.partition(-forward, k - 1, axis=0)[:k]
+    return (top.mean(axis=0) + _top_mean(backward, documents.lengths, starts)) / 2
+
+
+def _top_mean(values: np.ndarray, lengths: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per document, the mean of its `PASSAGE_PAIRS` highest sentence `values`."""
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    order = np.lexsort((-values, owner))           # by document, best first
+    place = np.arange(len(order)) - starts[owner]  # owner is sorted: order keeps it
+    kept = place < PASSAGE_PAIRS
+    sums = np.bincount(owner[kept], weights=values[order][kept], minlength=len(lengths))
+    return sums / np.maximum(np.minimum(lengths, PASSAGE_PAIRS), 1)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def centre(vectors: np.ndarray, center: np.ndarray | None) -> np.ndarray:

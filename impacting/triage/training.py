@@ -60,7 +60,8 @@ def train_similar_ranking(con: duckdb.DuckDBPyConnection, registry: ModelRegistr
     if not registry.needs_training(fingerprint, SIMILAR_RANKER):
         return "unchanged since the last run"
     pool = load_corpus(con, cache, PAST)
-    index = SimilarityIndex(pool, settings.similar_lexical_weight, template=load_template(con))
+    index = SimilarityIndex(pool, settings.similar_lexical_weight, template=load_template(con),
+                            candidates=settings.similar_candidates)
     registration = update_ranker(registry, pool, index, fingerprint, people, log)
     log(f"similar-project ranking {registration.version}: {registration.reason}")
     return registration.reason

@@ -188,3 +188,35 @@ def test_the_team_vote_s_mean_vector_mode_is_the_centred_mean_cosine(corpora):
     assert semantic[0].argmax() == 0  # the snapshot request is closest to the snapshot project
     with pytest.raises(ValueError, match="semantic must be"):
         SimilarityIndex(pool, semantic="average")
+
+
+def test_two_stages_compare_passages_with_the_best_candidates_only_and_score_them_exactly():
+    # 60 past projects, 4 of them paraphrases of the query (its sentences plus noise): the first
+    # stage (each document's mean sentence) must pick them, and the second scores them as the
+    # exact search does; the rest are never compared (semantic 0).
+    rng = np.random.default_rng(11)
+    dim = 32
+
+    def unit(v):
+        return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+    query_sentences = unit(rng.normal(size=(6, dim)))
+    near = [unit(query_sentences + 0.1 * rng.normal(size=(6, dim))) for _ in range(4)]
+    far = [unit(rng.normal(size=(int(rng.integers(2, 9)), dim))) for _ in range(56)]
+    no_title = np.zeros(dim, np.float32)
+    pool = _vector_corpus("P", near + far, [no_title] * 60)
+    queries = _vector_corpus("Q", [query_sentences], [no_title])
+
+    _, exact = SimilarityIndex(pool, candidates=0).halves(queries)
+    two_stage_index = SimilarityIndex(pool, candidates=5)
+    assert two_stage_index.two_stage() and not SimilarityIndex(pool, candidates=60).two_stage()
+    _, two_stage = two_stage_index.halves(queries)
+    compared = np.flatnonzero(two_stage[0])
+    assert set(range(4)) <= set(compared) and len(compared) <= 5
+    assert two_stage[0, compared] == pytest.approx(exact[0, compared], abs=1e-6)
+    assert exact[0, 4:].astype(bool).sum() > 5   # the exact search does score the others
+    # Enough candidates for the whole pool: the exact search.
+    _, everything = SimilarityIndex(pool, candidates=60).halves(queries)
+    assert everything == pytest.approx(exact, abs=1e-6)
+    with pytest.raises(ValueError, match="candidates"):
+        SimilarityIndex(pool, candidates=-1)
