@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -152,28 +153,55 @@ class EmbeddingCache:
         self.con = con
         self.encoder = encoder
         self.stats = CacheStats()
+        self._preloaded: dict[str, np.ndarray] = {}
         create_cache_table(con)
+
+    @contextmanager
+    def preloaded(self, texts: Iterable[str]) -> Iterator[None]:
+        """Within the block, `texts` are served from memory: looked up and embedded all at once
+        (one query, large batches to the model) instead of one document's texts at a time, which
+        for short documents costs more than the model itself."""
+        texts = list(dict.fromkeys(texts))
+        hashes = [text_hash(t) for t in texts]
+        try:
+            found = self._lookup(sorted(set(hashes)))
+            self._store({h: t for h, t in zip(hashes, texts, strict=True) if h not in found}, found)
+        except ActionableError:
+            raise  # e.g. the model cannot load: every text would fail the same way
+        except Exception:  # each text then goes its own way, and one that fails, fails alone
+            found = {}
+        self._preloaded = found
+        try:
+            yield
+        finally:
+            self._preloaded = {}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for `texts`, in order; duplicates and cached texts are not re-embedded."""
         hashes = [text_hash(t) for t in texts]
         self.stats.requested += len(texts)
-        found = self._lookup(sorted(set(hashes)))
-        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in found}
-        if missing:
-            vectors = self.encoder.encode(list(missing.values()))
-            self.stats.embedded += len(missing)
-            rows = pd.DataFrame({"model": self.encoder.model_id, "text_sha256": list(missing),
-                                 "vector": list(vectors)})
-            self.con.register("_new_vectors", rows)
-            try:
-                self.con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT * FROM _new_vectors")
-            finally:
-                self.con.unregister("_new_vectors")
-            found.update(zip(missing, vectors, strict=True))
+        found = {h: self._preloaded[h] for h in hashes if h in self._preloaded}
+        if len(found) < len(set(hashes)):
+            found.update(self._lookup(sorted(set(hashes) - set(found))))
+        self._store({h: t for h, t in zip(hashes, texts, strict=True) if h not in found}, found)
         if not texts:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32)
         return np.stack([np.asarray(found[h], dtype=np.float32) for h in hashes])
+
+    def _store(self, missing: dict[str, str], found: dict[str, np.ndarray]) -> None:
+        """Embed the `missing` texts (by hash), add them to the table and to `found`."""
+        if not missing:
+            return
+        vectors = self.encoder.encode(list(missing.values()))
+        self.stats.embedded += len(missing)
+        rows = pd.DataFrame({"model": self.encoder.model_id, "text_sha256": list(missing),
+                             "vector": list(vectors)})
+        self.con.register("_new_vectors", rows)
+        try:
+            self.con.execute(f"INSERT OR IGNORE INTO {CACHE_TABLE} SELECT * FROM _new_vectors")
+        finally:
+            self.con.unregister("_new_vectors")
+        found.update(zip(missing, vectors, strict=True))
 
     def size(self) -> int:
         """How many vectors of this model the cache holds."""

@@ -62,6 +62,11 @@ class KeywordExtractor:
         self.params = params
         self.keybert = KeyBERT(model=cache.encoder.load())
 
+    def phrases(self, chunks: Sequence[Chunk]) -> list[str]:
+        """The candidate phrases of a document that :meth:`extract` embeds (so a caller can have
+        many documents' phrases embedded at once)."""
+        return self._candidates(document_phrases(chunks), sum(c.words for c in keyword_source(chunks)))
+
     def extract(self, chunks: Sequence[Chunk], prose_vectors: np.ndarray) -> list[Keyword]:
         """The top keywords of a document from all its `chunks` and its prose sentence vectors."""
         counts = document_phrases(chunks)

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from impacting.errors import ActionableError
-from impacting.language.analysis import LanguageConfig, summarise_document, title_vector
+from impacting.language.analysis import LanguageConfig, document_title, summarise_document, title_vector
 from impacting.language.chunking import chunk_document
 from impacting.language.document_frequencies import CorpusStats
 from impacting.language.encoder import EmbeddingCache
@@ -125,15 +125,29 @@ def summarise_and_extract(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
             report.problems.append(f"{document_id} ({projects[document_id]}): no {table.name} "
                                    f"({error}); its previous {table.name} are kept")
 
+    def texts_of(chunks: list) -> list[str]:
+        """What the document's summary and keywords embed: its sentences, title and phrases."""
+        title = document_title(chunks)
+        try:
+            phrases = extractor.phrases(chunks) if extractor is not None else []
+        except Exception:   # the document's keywords will fail and say why, on their own
+            phrases = []
+        return [c.text for c in prose_chunks(chunks)] + ([title] if title else []) + phrases
+
     done = Progress("documents", len(documents), progress, cache.encoder)
-    for document_id, chunks in documents.items():
-        prose = prose_chunks(chunks)
-        vectors = embed_chunks(cache, prose)
-        if SUMMARIES.name in wanted:
-            attempt(SUMMARIES, document_id, summary_of, chunks, prose, vectors)
-        if extractor is not None:
-            attempt(KEYWORDS, document_id, keywords_of, chunks, vectors)
-        done.advance()
+    items = list(documents.items())
+    for start in range(0, len(items), EMBED_BATCH_DOCUMENTS):
+        block = items[start:start + EMBED_BATCH_DOCUMENTS]
+        # One lookup and large batches for the block (short tickets pay per call, not per word).
+        with cache.preloaded(text for _, chunks in block for text in texts_of(chunks)):
+            for document_id, chunks in block:
+                prose = prose_chunks(chunks)
+                vectors = embed_chunks(cache, prose)
+                if SUMMARIES.name in wanted:
+                    attempt(SUMMARIES, document_id, summary_of, chunks, prose, vectors)
+                if extractor is not None:
+                    attempt(KEYWORDS, document_id, keywords_of, chunks, vectors)
+                done.advance()
     done.finish()
     for table in (SUMMARIES, KEYWORDS):
         if table.name in wanted:

@@ -39,3 +39,23 @@ def test_cache_embeds_each_text_once_across_connections(encoder, tmp_path):
 def test_a_model_that_is_not_available_offline_says_what_to_set():
     with pytest.raises(ModelUnavailable, match="IMPACTING_EMBEDDING_MODEL"):
         Encoder("no-such-org/no-such-model").encode(["x"])
+
+
+def test_a_preloaded_block_embeds_once_and_serves_the_same_vectors(encoder, tmp_path):
+    texts = ["The kubelet restarts pods.", "Storage classes name provisioners.", "A third sentence."]
+    with duckdb.connect(str(tmp_path / "cache.duckdb")) as con:
+        expected = EmbeddingCache(con, encoder).embed(texts[:1])   # one already cached
+        cache = EmbeddingCache(con, encoder)
+        calls_before = encoder.stats.texts
+        with cache.preloaded(texts + texts[1:2]):
+            # one batch to the model for the two new texts; nothing more inside the block
+            assert encoder.stats.texts - calls_before == 2
+            served = cache.embed(texts[::-1])
+            assert encoder.stats.texts - calls_before == 2
+            fresh = cache.embed(["Not preloaded."])     # outside the block's texts: embedded now
+            assert encoder.stats.texts - calls_before == 3
+        assert (cache.stats.requested, cache.stats.embedded) == (4, 3)
+        assert np.allclose(served[2], expected[0], atol=1e-6)
+        assert np.allclose(served, EmbeddingCache(con, encoder).embed(texts[::-1]), atol=1e-6)
+        assert fresh.shape == (1, 384)
+        assert not cache._preloaded   # the block's vectors are let go when it ends
