@@ -105,7 +105,8 @@ def test_the_history_bench_times_triage_for_each_size_and_compares_with_the_exac
         assert row["triage_seconds"] == pytest.approx(
             row["index_seconds"] + row["search_seconds"] + row["teams_seconds"], abs=2e-3)
         assert 0 <= row["top10_overlap_with_exact"] <= 1
-    assert figures["by_history"]["120"]["history_sentences"] > figures["by_history"]["40"]["history_sentences"]
+    rows = figures["by_history"]
+    assert rows["120"]["history_sentences"] > rows["40"]["history_sentences"]
     assert (tmp_path / "cache.duckdb").is_file()   # kept, for the next call
     with pytest.raises(SystemExit):
         main(["bench", "--corpus", str(TICKETS), "--history", "120,40"])
