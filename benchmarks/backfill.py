@@ -4,8 +4,10 @@
 
 Ingests the export folder once in this process (not measured), then for each worker count starts
 a fresh loopback deployment (Postgres, Redis, N workers started with `--concurrency=1`, the
-daemon; impacting_tests/distributed/servers.py), empties the embedding cache and the vectors
-folder, and times the whole backfill as an operator runs it:
+daemon; impacting_tests/distributed/servers.py), empties the embedding cache, the documents, the
+backfill's extractions and the vectors folder (a first load: only the stored attachments are
+left, so the partitions extract every document as well as embedding it), and times the whole
+backfill as an operator runs it:
 
     dagster asset materialize --select embedding_inputs        (export, the single writer)
     dagster job backfill -j embedding_backfill --partitions ...  (one run per partition, daemon)
@@ -36,6 +38,7 @@ import duckdb  # noqa: E402
 
 from impacting.language.encoder import CACHE_TABLE, create_cache_table  # noqa: E402
 from impacting.settings import var  # noqa: E402
+from impacting.warehouse.tables import DOCUMENT_EXTRACTIONS, DOCUMENTS, RAW_ATTACHMENTS  # noqa: E402
 from impacting_tests.conftest import SAMPLE, run_pipeline  # noqa: E402
 from impacting_tests.distributed.servers import ROOT, cluster, dagster  # noqa: E402
 
@@ -110,8 +113,11 @@ def main() -> None:
         with duckdb.connect(str(working)) as con:
             create_cache_table(con)  # the ingest alone embeds nothing: no cache table yet
             con.execute(f"DELETE FROM {CACHE_TABLE}")
+            con.execute(f"DELETE FROM {DOCUMENTS.qualified}")
+            con.execute(f"DELETE FROM {DOCUMENT_EXTRACTIONS.qualified}")
             [(documents,)] = con.execute(
-                "SELECT count(*) FROM documents WHERE extraction_status = 'ok'").fetchall()
+                f"SELECT count(*) FROM {RAW_ATTACHMENTS.qualified} "
+                "WHERE is_document AND fetch_status = 'stored'").fetchall()
         shutil.rmtree(working.parent / "vectors", ignore_errors=True)
         with cluster(folder / f"deployment-{workers}", settings, workers=workers) as env:
             os.environ.update({k: v for k, v in env.items() if k.startswith(("DAGSTER_", "IMPACTING_"))})

@@ -722,7 +722,8 @@ class DistributedSettings(SettingsGroup):
         None, env="IMPACTING_VECTORS_DIR", topic="distributed",
         shown_default="`vectors/` in the working folder beside the warehouse",
         description="shared storage every worker can reach (a volume, NFS): the backfill's "
-        "per-partition document text and vector Parquet files",
+        "per-partition Parquet files (documents to read, their texts, vectors); the workers also "
+        "need the attachment store, `attachments/` in the working folder, at the same path",
         example="a folder path such as /srv/impacting/vectors")
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from impacting.sources.project_table import build_projects, build_status_changes
 from impacting.sources.sync import sync_issues, sync_statuses
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import (
+    DOCUMENT_EXTRACTIONS,
     DOCUMENTS,
     PROJECTS,
     RAW_ATTACHMENTS,
@@ -135,10 +136,12 @@ def projects(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     pool=WAREHOUSE_POOL,
     key="documents",
     group_name=GROUP,
-    deps=[table_key(RAW_ATTACHMENTS)],
+    # embedding_cache: the embedding backfill's extractions (internal.document_extractions)
+    deps=[table_key(RAW_ATTACHMENTS), "embedding_cache"],
     kinds={"duckdb"},
     description="One row per design document with its clean text; unreadable documents keep a "
-    "row with the reason.",
+    "row with the reason. Content already read (by an earlier run, or by the embedding "
+    "backfill's partitions) is not read again.",
     metadata=definition_metadata(DOCUMENTS),
 )
 def documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -147,7 +150,8 @@ def documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     limits = ExtractionLimits.from_settings(issue_source.settings())
     with store.connect() as con:
         rows, stats = build_documents(
-            read_table(con, RAW_ATTACHMENTS), store.blobs, read_table(con, DOCUMENTS), limits
+            read_table(con, RAW_ATTACHMENTS), store.blobs, read_table(con, DOCUMENTS), limits,
+            extracted=read_table(con, DOCUMENT_EXTRACTIONS),
         )
         replace_rows(con, DOCUMENTS, rows)
         metadata = table_metadata(

@@ -1163,10 +1163,28 @@ THEME_MEMORY = Table(
 
 THEME_TABLES = (THEMES, PROJECT_THEMES, THEME_TRENDS, THEME_SELECTION, THEME_MEMORY)
 
+# --- the partitioned backfill (docs/scaling.md) -------------------------------------------------
+
+DOCUMENT_EXTRACTIONS = Table(
+    "document_extractions",
+    "internal",
+    "Texts the embedding backfill's partitions extracted from stored attachments, merged by "
+    "`embedding_cache`: the nightly `documents` step reuses them (by SHA-256 and extractor "
+    "version, as it reuses its own previous rows) instead of reading the content again. Each "
+    "merge drops the rows `documents` already holds and those of another extractor version.",
+    # the columns `documents` takes from reading the content, declared there
+    tuple(column for column in DOCUMENTS.columns
+          if column.name in ("sha256", "extractor_version", "format", "word_count", "headings", "text",
+                             "extraction_status", "extraction_reason")),
+    key=("sha256", "extractor_version"),
+)
+
+BACKFILL_TABLES = (DOCUMENT_EXTRACTIONS,)
+
 # Later stages declare their tables above this line and add them here.
 ALL_TABLES: tuple[Table, ...] = (*INGEST_TABLES, REJECTS, RUN_FAILURES, *LANGUAGE_TABLES,
                                  *TRIAGE_TABLES, *THEME_TABLES, RAW_STATUSES, *DELIVERY_TABLES,
-                                 *FUNNEL_TABLES, WAREHOUSE_INFO, *PEOPLE_TABLES)
+                                 *FUNNEL_TABLES, WAREHOUSE_INFO, *PEOPLE_TABLES, *BACKFILL_TABLES)
 
 
 def table(qualified_or_name: str) -> Table:

@@ -4,7 +4,9 @@ Redis as Celery's broker and backend, two Celery worker processes and the Dagste
 One module-scoped deployment serves every test: the nightly run is launched as the schedule
 launches it (queued, then started by the daemon, its steps executed by the workers) on a slice of
 the sample, compared with an in-process run of the same slice (run at the same time, in a process
-of its own), then the embedding cache is emptied and rebuilt by a 4-partition backfill, and a run
+of its own), then the embedding cache and the documents are emptied (a first load: only the
+stored attachments are left) and rebuilt by a 4-partition backfill, which extracts and embeds in
+the partitions, and a nightly run's `documents` step that reuses every extracted text; and a run
 killed while holding a pool slot is failed and its slot freed by the daemon's run monitoring.
 Every server, worker and the daemon run with deploy/dagster.yaml as their instance file.
 `make test-distributed` runs these (`pytest -m distributed`).
@@ -29,6 +31,7 @@ from dagster._core.events import DagsterEvent, DagsterEventType
 from impacting.defs.resources import WAREHOUSE_POOL
 from impacting.language.encoder import CACHE_TABLE
 from impacting.settings import var
+from impacting.warehouse.tables import DOCUMENTS
 from impacting_tests.conftest import (
     INSIGHT_OPEN,
     INSIGHT_PARENTS,
@@ -154,11 +157,14 @@ def nightly(deployment):
 
 @pytest.fixture(scope="module")
 def backfill(deployment, nightly):
-    """The embedding cache emptied, then rebuilt by the partitioned backfill: the export, one run
-    per partition (`dagster job backfill`, queued and started by the daemon), the merge."""
+    """The embedding cache and the documents emptied, as before a first load (`jira_sync` has
+    stored the attachments, nothing is extracted or embedded yet), then rebuilt by the partitioned
+    backfill: the export, one run per partition (`dagster job backfill`, queued and started by
+    the daemon), the merge."""
     env, instance = deployment["env"], deployment["instance"]
     with duckdb.connect(_working(deployment["warehouse"])) as con:
         con.execute(f"DELETE FROM {CACHE_TABLE}")
+        con.execute(f"DELETE FROM {DOCUMENTS.qualified}")
     dagster(env, "asset", "materialize", "-m", "impacting.definitions", "--select", "embedding_inputs")
     tag = str(uuid.uuid4())
     dagster(env, "job", "backfill", "-w", str(ROOT / "workspace.yaml"), "-j", "embedding_backfill",
@@ -168,6 +174,24 @@ def backfill(deployment, nightly):
     runs = _wait(instance, [run.run_id for run in runs])
     dagster(env, "asset", "materialize", "-m", "impacting.definitions", "--select", "embedding_cache")
     return runs
+
+
+@pytest.fixture(scope="module")
+def nightly_documents(deployment, backfill):
+    """After the backfill's merge, the nightly job's `documents` step launched as the schedule
+    launches the job (queued, started by the daemon, on a worker)."""
+    instance, run_id = deployment["instance"], str(uuid.uuid4())
+    dagster(deployment["env"], "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", "nightly",
+            "-o", "documents", "--run-id", run_id)
+    [run] = _wait(instance, [run_id])
+    return run
+
+
+def _materialized(instance, run_id: str, key: str) -> dict:
+    [entry] = [e for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+               if e.dagster_event.asset_key.to_user_string() == key]
+    return {name: value.value for name, value in
+            entry.dagster_event.event_specific_data.materialization.metadata.items()}
 
 
 def test_the_nightly_run_succeeds_and_is_recorded_in_postgres(deployment, nightly):
@@ -214,12 +238,28 @@ def test_a_four_partition_backfill_leaves_the_same_embedding_cache(deployment, b
     assert sorted(run.tags["dagster/partition"] for run in backfill) == [str(k) for k in range(PARTITIONS)]
     for run in backfill:
         assert run.status == dg.DagsterRunStatus.SUCCESS, _step_failures(instance, run.run_id)
+    # every stored document was read in the partitions: none had been extracted before
+    extracted = [_materialized(instance, run.run_id, "document_vectors") for run in backfill]
+    assert sum(m["documents_extracted"] for m in extracted) == sum(m["documents"] for m in extracted) > 15
     rebuilt = _cache(_working(deployment["warehouse"]))
     single_process = _cache(_working(reference), prose_only=True)
     assert len(single_process) > 300, "the slice's prose is embedded"
     assert rebuilt.keys() == single_process.keys()
     worst = max(float(np.abs(rebuilt[key] - single_process[key]).max()) for key in rebuilt)
     assert worst < 1e-5, f"vectors differ by up to {worst}"
+
+
+def test_after_the_backfill_the_nightly_documents_step_reads_nothing_again(deployment, backfill,
+                                                                           nightly_documents, reference):
+    instance = deployment["instance"]
+    assert nightly_documents.status == dg.DagsterRunStatus.SUCCESS, \
+        _step_failures(instance, nightly_documents.run_id)
+    counts = _materialized(instance, nightly_documents.run_id, "documents")
+    assert counts["documents_extracted"] == 0 and counts["documents_reused"] > 15, counts
+    # the same rows, text included, as the single-process run extracted itself
+    ours = published_content(Path(_working(deployment["warehouse"])))[DOCUMENTS.qualified]
+    assert len(ours) == counts["documents_reused"]
+    assert_same_content({"documents": ours}, {"documents": published_content(reference)[DOCUMENTS.qualified]})
 
 
 def _pool_steps() -> set[str]:
@@ -229,7 +269,8 @@ def _pool_steps() -> set[str]:
     return {node.name for node in job.nodes if node.definition.pool == WAREHOUSE_POOL}
 
 
-def test_steps_that_write_the_working_duckdb_never_overlapped(deployment, nightly, backfill):
+def test_steps_that_write_the_working_duckdb_never_overlapped(deployment, nightly, backfill,
+                                                              nightly_documents):
     """From the event log of every run of the deployment: the pool's steps ran one at a time
     (while the backfill's partition steps, outside the pool, were free to overlap)."""
     instance, pooled, spans = deployment["instance"], _pool_steps(), []
