@@ -113,7 +113,8 @@ class SimilarityIndex:
         stacked = (np.vstack([v for v in pool_sentences if len(v)]) if self._lengths.any()
                    else np.zeros((0, pool.vectors.shape[1]), np.float32))
         self._center = stacked.mean(axis=0) if len(stacked) else None
-        self._sentences = self._centered(stacked)
+        # Centred in place: a long history's sentences are the index's one large array.
+        self._sentences = centre_in_place(stacked.astype(np.float32, copy=False), self._center)
         self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(np.int64)
         # The first stage's view of each past project: its mean centred sentence, unit length.
         self._means = _unit(np.add.reduceat(self._sentences, self._starts[self._lengths > 0], axis=0)
@@ -268,6 +269,18 @@ def centre(vectors: np.ndarray, center: np.ndarray | None) -> np.ndarray:
     norms = np.linalg.norm(centered, axis=1, keepdims=True)
     empty = np.linalg.norm(vectors, axis=1, keepdims=True) == 0
     return np.where(empty | (norms == 0), 0.0, centered / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def centre_in_place(vectors: np.ndarray, center: np.ndarray | None) -> np.ndarray:
+    """:func:`centre` without the copies (`vectors`, float32, is overwritten and returned)."""
+    if center is None or not len(vectors):
+        return vectors
+    empty = ~vectors.any(axis=1)
+    vectors -= center.astype(np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors /= np.maximum(norms, 1e-12)
+    vectors[empty | (norms[:, 0] == 0)] = 0.0
+    return vectors
 
 
 def _sentence_vectors(corpus: Corpus, i: int) -> np.ndarray:
