@@ -276,7 +276,7 @@ def _summarise(args) -> int:
 
     from impacting.errors import ActionableError
     from impacting.language.analysis import EXECUTIVE, STANDARD, LanguageConfig
-    from impacting.language.encoder import shared_encoder
+    from impacting.language.encoder import configured_encoder
     from impacting.language.on_demand import find_documents, open_workspace, summarise_documents
     from impacting.language.summarise import Degree
     from impacting.settings import Settings
@@ -293,7 +293,7 @@ def _summarise(args) -> int:
         elif args.words is not None:
             changes |= {"summary_words": args.words}
         config = LanguageConfig.from_settings(settings.language, **changes)
-        with open_workspace(settings.warehouse_path, shared_encoder(settings.language.embedding_model),
+        with open_workspace(settings.warehouse_path, configured_encoder(settings.language),
                             args.cache) as workspace:
             documents = find_documents(args.source, workspace, settings.warehouse_path)
             results = summarise_documents(documents, workspace, config, progress=lambda line: print(
@@ -413,7 +413,7 @@ def _eval(args) -> int:
     from impacting.errors import ActionableError
     from impacting.evaluation import SECTIONS, evaluate, write_results
     from impacting.language.analysis import LanguageConfig
-    from impacting.language.encoder import EmbeddingCache, shared_encoder
+    from impacting.language.encoder import EmbeddingCache, configured_encoder
     from impacting.settings import Settings
 
     unknown = sorted(set(args.sections or ()) - set(SECTIONS))
@@ -427,7 +427,7 @@ def _eval(args) -> int:
         if args.cache:
             args.cache.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(args.cache) if args.cache else ":memory:") as con:
-            cache = EmbeddingCache(con, shared_encoder(settings.language.embedding_model))
+            cache = EmbeddingCache(con, configured_encoder(settings.language))
             results = evaluate(args.train, args.test, cache=cache, config=config,
                                sections=args.sections, triage=settings.triage, themes=settings.themes,
                                log=lambda line: print(f"impacting: {line}", file=sys.stderr))

@@ -294,6 +294,14 @@ class LanguageSettings(SettingsGroup):
         shown_default="`all-MiniLM-L6-v2` (bundled)",
         description="the sentence-transformers model: the bundled default, or a local model "
         "folder (nothing is downloaded)", example="a local sentence-transformers folder")
+    # Measured in docs/benchmarks.md ("A faster encoder"): kept off by default unless every
+    # benchmark figure stays within one point of the float32 model's.
+    embedding_precision: Literal["float32", "int8"] = setting(
+        "float32", env="IMPACTING_EMBEDDING_PRECISION", topic="general",
+        description="`int8`: the model's linear layers quantised to 8-bit integers when it loads "
+        "(built locally from the same weights, nothing downloaded; faster on the CPU, vectors "
+        "cached apart from the float32 model's); `float32`: the model as shipped",
+        example="'float32' or 'int8'")
     summary_ratio: float = setting(
         0.1, env="IMPACTING_SUMMARY_RATIO", gt=0.0, le=1.0,
         description="the standard summary's length as a share of the document's prose words",

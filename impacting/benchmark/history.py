@@ -157,7 +157,7 @@ def history_bench(corpus: Path, sizes: Sequence[int], requests: int = 100, cache
     import duckdb
 
     from impacting.benchmark.corpus import read_corpus
-    from impacting.language.encoder import EmbeddingCache, shared_encoder
+    from impacting.language.encoder import EmbeddingCache, configured_encoder
     from impacting.progress import Progress
     from impacting.settings import Settings
     from impacting.triage.corpus import represent, template_passages
@@ -168,7 +168,7 @@ def history_bench(corpus: Path, sizes: Sequence[int], requests: int = 100, cache
     work = Path(tempfile.mkdtemp(prefix="impacting-history-"))
     cache_path = cache or work / "embeddings.duckdb"
     with duckdb.connect(str(cache_path)) as con:
-        embeddings = EmbeddingCache(con, shared_encoder(settings.language.embedding_model))
+        embeddings = EmbeddingCache(con, configured_encoder(settings.language))
         corpora = []
         for name, records in (("past projects", base_records), ("new requests", new_records)):
             progress = Progress(name, len(records), say, embeddings.encoder)

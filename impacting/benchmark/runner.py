@@ -25,11 +25,11 @@ def main(argv: list[str]) -> int:
     status = cli(["run", *argv[1:]])
     seconds = time.perf_counter() - STARTED
     from impacting.defs.run_records import newest_run_figures
-    from impacting.language.encoder import shared_encoder
+    from impacting.language.encoder import configured_encoder
     from impacting.settings import Settings
 
     recorded = newest_run_figures()
-    encoder = shared_encoder(Settings.from_env().language.embedding_model)
+    encoder = configured_encoder(Settings.from_env().language)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out.write_text(json.dumps({
         "status": status, "seconds_in_process": round(seconds, 3), **recorded,

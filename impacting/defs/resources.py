@@ -117,9 +117,9 @@ class _Language(SettingsResource):
 
     def encoder(self):
         """The process-wide `Encoder` for the configured model (loaded once, on first use)."""
-        from impacting.language.encoder import shared_encoder
+        from impacting.language.encoder import configured_encoder
 
-        return shared_encoder(self.settings().embedding_model)
+        return configured_encoder(self.settings())
 
     def config(self):
         """The language stage's configuration from these settings."""

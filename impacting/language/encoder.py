@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from impacting.errors import ActionableError
-from impacting.settings import var
+from impacting.settings import LanguageSettings, var
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+FLOAT32, INT8 = "float32", "int8"
+PRECISIONS = (FLOAT32, INT8)
 BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "default"}
 
 
@@ -60,10 +62,13 @@ class Encoder:
     """A sentence-transformers model on the CPU, loaded on first use, never downloading."""
 
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu",
-                 model_id: str | None = None):
+                 model_id: str | None = None, precision: str = FLOAT32):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.model = model
         self.batch_size = batch_size
         self.device = device
+        self.precision = precision
         self._model_id = model_id
         self._model = None
         self.stats = EncoderStats()
@@ -72,9 +77,8 @@ class Encoder:
     def model_id(self) -> str:
         """Names the model in cache keys: the configured name (`all-MiniLM-L6-v2`) or path, or
         the id it was given (a fine-tuned model's registry version, e.g. `encoder/<version>`)."""
-        if self._model_id:
-            return self._model_id
-        return "all-MiniLM-L6-v2" if self.model in BUNDLED_MODELS else self.model
+        name = self._model_id or ("all-MiniLM-L6-v2" if self.model in BUNDLED_MODELS else self.model)
+        return name if self.precision == FLOAT32 else f"{name}+{self.precision}"
 
     def load(self):
         """The loaded `SentenceTransformer`, loaded on first use (KeyBERT takes it too)."""
@@ -91,6 +95,8 @@ class Encoder:
                     f"{var('language.embedding_model')} to a local sentence-transformers folder, or unset "
                     "it for the bundled all-MiniLM-L6-v2"
                 ) from error
+            if self.precision == INT8:
+                self._model = quantised(self._model)
         return self._model
 
     @property
@@ -119,10 +125,30 @@ class Encoder:
         return vectors.astype(np.float32, copy=False)
 
 
+def quantised(model):
+    """`model` with its linear layers as dynamically quantised int8 layers (PyTorch's own,
+    from the loaded weights: nothing to download), for the CPU."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # PyTorch points eager quantisation users at torchao
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 @lru_cache(maxsize=4)
-def shared_encoder(model: str = DEFAULT_MODEL, model_id: str | None = None) -> Encoder:
+def shared_encoder(model: str = DEFAULT_MODEL, model_id: str | None = None,
+                   precision: str = FLOAT32) -> Encoder:
     """One `Encoder` per model for the whole process, so every stage shares the loaded model."""
-    return Encoder(model, model_id=model_id)
+    return Encoder(model, model_id=model_id, precision=precision)
+
+
+def configured_encoder(settings: LanguageSettings) -> Encoder:
+    """The process's encoder as the language settings name it (model and precision)."""
+    return shared_encoder(settings.embedding_model, precision=settings.embedding_precision)
 
 
 @dataclass

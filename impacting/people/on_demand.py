@@ -28,7 +28,7 @@ import pandas as pd
 from impacting.errors import ActionableError
 from impacting.language.analysis import LanguageConfig
 from impacting.language.chunking import Chunk, chunk_document
-from impacting.language.encoder import EmbeddingCache, shared_encoder
+from impacting.language.encoder import EmbeddingCache, configured_encoder
 from impacting.language.keywords import KeywordExtractor
 from impacting.language.on_demand import SourceDocument, find_documents, open_workspace
 from impacting.language.request_summary import reading_order, split_parts, summarise_request
@@ -120,7 +120,7 @@ def brief_on_demand(source: str, settings: Settings, *, standard: Degree | None 
     clock = _clock(timings, progress)
     config = LanguageConfig.from_settings(settings.language)
     with clock("embedding model", "loading the embedding model"):
-        encoder = shared_encoder(settings.language.embedding_model)
+        encoder = configured_encoder(settings.language)
         encoder.load()
     with duckdb.connect(str(published), read_only=True) as con:
         with clock("team model", "loading the accepted team model"):

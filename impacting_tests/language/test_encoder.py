@@ -59,3 +59,22 @@ def test_a_preloaded_block_embeds_once_and_serves_the_same_vectors(encoder, tmp_
         assert np.allclose(served, EmbeddingCache(con, encoder).embed(texts[::-1]), atol=1e-6)
         assert fresh.shape == (1, 384)
         assert not cache._preloaded   # the block's vectors are let go when it ends
+
+
+def test_the_int8_encoder_is_built_from_the_same_weights_and_cached_apart(encoder, tmp_path):
+    texts = ["The scheduler places pods on nodes.", "Pods are assigned to nodes by the scheduler.",
+             "Quarterly revenue grew in Europe."]
+    int8 = Encoder(precision="int8")
+    assert int8.model_id == "all-MiniLM-L6-v2+int8" and encoder.model_id == "all-MiniLM-L6-v2"
+    full, quantised = encoder.encode(texts), int8.encode(texts)
+    assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
+    assert np.all(np.sum(full * quantised, axis=1) > 0.9)         # close to the float32 vectors
+    assert not np.allclose(full, quantised, atol=1e-4)             # but not the same model
+    assert quantised[0] @ quantised[1] > quantised[0] @ quantised[2] + 0.3
+    with duckdb.connect(str(tmp_path / "cache.duckdb")) as con:
+        EmbeddingCache(con, encoder).embed(texts)
+        cache = EmbeddingCache(con, int8)
+        cache.embed(texts)
+        assert cache.stats.embedded == 3     # float32 vectors never stand in for int8 ones
+    with pytest.raises(ValueError, match="precision"):
+        Encoder(precision="int4")
