@@ -8,8 +8,9 @@ The Dagster assets call these and report what they return.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -26,8 +27,28 @@ from impacting.progress import Progress
 from impacting.warehouse.store import read_table, replace_rows
 from impacting.warehouse.tables import CHUNKS, DOCUMENTS, KEYWORDS, SUMMARIES, Table
 
-# Documents embedded per model call batch: bounds memory on large collections.
-EMBED_BATCH_DOCUMENTS = 50
+T = TypeVar("T")
+# Texts handed to the model at once, and at most this many documents per block: large enough
+# that the model's length-sorted batches carry little padding (a block of a few short tickets
+# cost 2-3 times as much per sentence as a block of long documents), small enough to bound
+# memory and to store progress as a long first run goes.
+EMBED_BATCH_TEXTS = 4096
+EMBED_BATCH_DOCUMENTS = 1000
+
+
+def text_blocks(items: Iterable[T], texts: Callable[[T], int]) -> Iterator[list[T]]:
+    """Consecutive `items` in blocks of about `EMBED_BATCH_TEXTS` texts (`texts` counts an
+    item's) and at most `EMBED_BATCH_DOCUMENTS` items."""
+    block: list[T] = []
+    count = 0
+    for item in items:
+        block.append(item)
+        count += texts(item)
+        if count >= EMBED_BATCH_TEXTS or len(block) >= EMBED_BATCH_DOCUMENTS:
+            yield block
+            block, count = [], 0
+    if block:
+        yield block
 
 
 @dataclass
@@ -63,20 +84,24 @@ def chunk_documents(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
     report = StepReport(documents=len(documents))
     frames = []
     done = Progress("documents", len(documents), progress, cache.encoder)
-    for start in range(0, len(documents), EMBED_BATCH_DOCUMENTS):
-        batch = []
-        for document_id, project_key, text in documents[start:start + EMBED_BATCH_DOCUMENTS]:
+
+    def chunked():
+        """(project, chunks, prose chunks) of each document that could be split."""
+        for document_id, project_key, text in documents:
             try:
-                batch.append((project_key, chunk_document(document_id, text)))
+                chunks = chunk_document(document_id, text)
             except Exception as error:  # one odd document must not stop the others
                 report.failed.add(document_id)
                 report.problems.append(f"{document_id} ({project_key}): could not be split into "
                                        f"sentences ({error}); its previous chunks are kept")
-        prose = [prose_chunks(chunks) for _, chunks in batch]
-        embed_chunks(cache, [c for document in prose for c in document])
-        frames += [chunk_rows(key, chunks, (c.index for c in document_prose))
-                   for (key, chunks), document_prose in zip(batch, prose, strict=True)]
-        done.advance(len(documents[start:start + EMBED_BATCH_DOCUMENTS]))
+                done.advance()
+                continue
+            yield project_key, chunks, prose_chunks(chunks)
+
+    for block in text_blocks(chunked(), lambda document: len(document[2])):
+        embed_chunks(cache, [c for _, _, prose in block for c in prose])
+        frames += [chunk_rows(key, chunks, (c.index for c in prose)) for key, chunks, prose in block]
+        done.advance(len(block))
     done.finish()
     replace_keeping(con, CHUNKS, frames, report.failed)
     return report
@@ -135,12 +160,11 @@ def summarise_and_extract(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
         return [c.text for c in prose_chunks(chunks)] + ([title] if title else []) + phrases
 
     done = Progress("documents", len(documents), progress, cache.encoder)
-    items = list(documents.items())
-    for start in range(0, len(items), EMBED_BATCH_DOCUMENTS):
-        block = items[start:start + EMBED_BATCH_DOCUMENTS]
+    wanted_texts = ((document_id, chunks, texts_of(chunks)) for document_id, chunks in documents.items())
+    for block in text_blocks(wanted_texts, lambda document: len(document[2])):
         # One lookup and large batches for the block (short tickets pay per call, not per word).
-        with cache.preloaded(text for _, chunks in block for text in texts_of(chunks)):
-            for document_id, chunks in block:
+        with cache.preloaded(text for _, _, texts in block for text in texts):
+            for document_id, chunks, _ in block:
                 prose = prose_chunks(chunks)
                 vectors = embed_chunks(cache, prose)
                 if SUMMARIES.name in wanted:

@@ -105,10 +105,31 @@ class Corpus:
         return Corpus(requests, self.passages, self.passage_vectors, self.vectors, self.lexical,
                       self.word_chunks, self.title_vectors)
 
+    def filters(self, template: frozenset[str]) -> bool:
+        """Whether :meth:`without` leaves anything out (it needs the chunks and titles)."""
+        return bool(template) and self.word_chunks is not None and self.title_vectors is not None
+
+    def kept_passage_vectors(self, i: int, template: frozenset[str]) -> np.ndarray:
+        """Request `i`'s passage vectors without template sentences (the array itself when none
+        is left out)."""
+        matrix = self.passage_vectors[i]
+        if not self.filters(template):
+            return matrix
+        kept = [k for k, c in enumerate(self.passages[i]) if c.sha256 not in template]
+        return matrix if len(kept) == len(matrix) else matrix[kept]
+
+    def lexical_without(self, template: frozenset[str]) -> list[str]:
+        """The lexical texts without template sentences (what :meth:`without` gives, without
+        copying any vector)."""
+        if not self.filters(template):
+            return self.lexical
+        return [lexical_text(r.title, [c for c in chunks if c.sha256 not in template])
+                for r, chunks in zip(self.requests, self.word_chunks, strict=True)]
+
     def without(self, template: frozenset[str]) -> Corpus:
         """The corpus with template sentences (by SHA-256) left out of its passages, document
         vectors and lexical text: text every document shares says nothing about its topic."""
-        if not template or self.word_chunks is None or self.title_vectors is None:
+        if not self.filters(template):
             return self
         passages, passage_vectors = [], []
         vectors = np.zeros_like(self.vectors)

@@ -95,30 +95,31 @@ class SimilarityIndex:
         # Template sentences (shared by many past projects) make every pair look alike; the
         # pipeline's triage corpus knows them already, the evaluation computes them here.
         self.template = template_passages(pool) if template is None else template
-        pool = pool.without(self.template)
         self.keys = pool.keys  # the pool's words and vectors are kept only as the index needs them
         self.lexical_weight = lexical_weight
         self._vectorizer = tfidf_vectorizer(len(pool))
         try:
-            self._pool_terms = self._vectorizer.fit_transform(pool.lexical)
+            self._pool_terms = self._vectorizer.fit_transform(pool.lexical_without(self.template))
         except ValueError:  # no words at all in the pool (empty documents): lexical sees nothing
             self._vectorizer = None
             self._pool_terms = None
         if semantic == MEAN:
-            self._center = pool.vectors.mean(axis=0) if len(pool) else None
-            self._pool_means = self._centered(pool.vectors)
+            vectors = pool.without(self.template).vectors
+            self._center = vectors.mean(axis=0) if len(pool) else None
+            self._pool_means = self._centered(vectors)
             return
-        pool_sentences = [_sentence_vectors(pool, i) for i in range(len(pool))]
-        self._lengths = np.array([len(v) for v in pool_sentences], dtype=np.int64)
-        stacked = (np.vstack([v for v in pool_sentences if len(v)]) if self._lengths.any()
-                   else np.zeros((0, pool.vectors.shape[1]), np.float32))
+        # One array of every past sentence (titles first), built without a second copy of the
+        # pool's vectors: a long history's sentences are the index's one large array.
+        pieces = [_sentence_vectors(pool, i, self.template) for i in range(len(pool))]
+        self._lengths = np.array([len(v) for v in pieces], dtype=np.int64)
+        stacked = (np.concatenate([v for v in pieces if len(v)]).astype(np.float32, copy=False)
+                   if self._lengths.any() else np.zeros((0, pool.vectors.shape[1]), np.float32))
+        del pieces
         self._center = stacked.mean(axis=0) if len(stacked) else None
-        # Centred in place: a long history's sentences are the index's one large array.
-        self._sentences = centre_in_place(stacked.astype(np.float32, copy=False), self._center)
+        self._sentences = centre_in_place(stacked, self._center)
         self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(np.int64)
         # The first stage's view of each past project: its mean centred sentence, unit length.
-        self._means = _unit(np.add.reduceat(self._sentences, self._starts[self._lengths > 0], axis=0)
-                            if len(self._sentences) else self._sentences)
+        self._means = _unit(_document_sums(self._sentences, self._lengths[self._lengths > 0]))
 
     def _centered(self, vectors: np.ndarray) -> np.ndarray:
         return centre(vectors, self._center)
@@ -283,9 +284,20 @@ def centre_in_place(vectors: np.ndarray, center: np.ndarray | None) -> np.ndarra
     return vectors
 
 
-def _sentence_vectors(corpus: Corpus, i: int) -> np.ndarray:
-    """The title's vector (when there is one) and the prose passages' vectors of request `i`."""
-    passages = corpus.passage_vectors[i]
+def _document_sums(sentences: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per document (consecutive runs of `lengths` rows, each at least one), the sum of its rows."""
+    from scipy.sparse import csr_matrix
+
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    members = csr_matrix((np.ones(len(owner), np.float32), (owner, np.arange(len(owner)))),
+                         shape=(len(lengths), len(sentences)))
+    return np.asarray(members @ sentences, dtype=np.float32)
+
+
+def _sentence_vectors(corpus: Corpus, i: int, template: frozenset[str] = frozenset()) -> np.ndarray:
+    """The title's vector (when there is one) and the prose passages' vectors of request `i`
+    (template sentences left out)."""
+    passages = corpus.kept_passage_vectors(i, template)
     title = None if corpus.title_vectors is None else corpus.title_vectors[i]
     if title is None or not title.any():
         return passages
