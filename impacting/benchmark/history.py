@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import pickle
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,18 +155,27 @@ def history_bench(corpus: Path, sizes: Sequence[int], requests: int = 100, cache
                   exact: bool = False, say: Callable[[str], None] = lambda line: None) -> dict:
     """Embed the corpus once (into `cache`, kept when given), train the team model on the base
     history, then time each history size in its own process."""
-    import duckdb
-
     from impacting.benchmark.corpus import read_corpus
-    from impacting.language.encoder import EmbeddingCache, configured_encoder
-    from impacting.progress import Progress
     from impacting.settings import Settings
-    from impacting.triage.corpus import represent, template_passages
-    from impacting.triage.teams import TeamModelConfig, fit_team_model
 
     settings = Settings.from_env()
     base_records, new_records = split_requests(read_corpus(corpus), requests)
     work = Path(tempfile.mkdtemp(prefix="impacting-history-"))
+    try:
+        return _history_bench(corpus, sizes, base_records, new_records, work, cache, exact, settings, say)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _history_bench(corpus: Path, sizes: Sequence[int], base_records: list[dict], new_records: list[dict],
+                   work: Path, cache: Path | None, exact: bool, settings, say) -> dict:
+    import duckdb
+
+    from impacting.language.encoder import EmbeddingCache, configured_encoder
+    from impacting.progress import Progress
+    from impacting.triage.corpus import represent, template_passages
+    from impacting.triage.teams import TeamModelConfig, fit_team_model
+
     cache_path = cache or work / "embeddings.duckdb"
     with duckdb.connect(str(cache_path)) as con:
         embeddings = EmbeddingCache(con, configured_encoder(settings.language))
