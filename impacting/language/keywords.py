@@ -67,11 +67,14 @@ class KeywordExtractor:
         many documents' phrases embedded at once)."""
         return self._candidates(document_phrases(chunks), sum(c.words for c in keyword_source(chunks)))
 
-    def extract(self, chunks: Sequence[Chunk], prose_vectors: np.ndarray) -> list[Keyword]:
-        """The top keywords of a document from all its `chunks` and its prose sentence vectors."""
+    def extract(self, chunks: Sequence[Chunk], prose_vectors: np.ndarray,
+                phrases: list[str] | None = None) -> list[Keyword]:
+        """The top keywords of a document from all its `chunks` and its prose sentence vectors;
+        `phrases`: its :meth:`phrases`, when the caller has them already."""
         counts = document_phrases(chunks)
         source = keyword_source(chunks)
-        phrases = self._candidates(counts, sum(c.words for c in source))
+        if phrases is None:
+            phrases = self._candidates(counts, sum(c.words for c in source))
         if not phrases or len(prose_vectors) == 0:
             return []
         from sklearn.feature_extraction.text import CountVectorizer

@@ -135,8 +135,9 @@ def summarise_and_extract(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
                             summarise_document(prose, vectors, config, corpus.template_sentences,
                                                title_vector(cache, chunks)))
 
-    def keywords_of(document_id: str, chunks: list, vectors) -> pd.DataFrame:
-        return keyword_rows(document_id, projects[document_id], extractor.extract(chunks, vectors))
+    def keywords_of(document_id: str, chunks: list, vectors, phrases: list[str] | None) -> pd.DataFrame:
+        return keyword_rows(document_id, projects[document_id],
+                            extractor.extract(chunks, vectors, phrases))
 
     def attempt(table: Table, document_id: str, make: Callable[..., pd.DataFrame], *args) -> None:
         report = steps[table.name]
@@ -150,27 +151,28 @@ def summarise_and_extract(con: duckdb.DuckDBPyConnection, cache: EmbeddingCache,
             report.problems.append(f"{document_id} ({projects[document_id]}): no {table.name} "
                                    f"({error}); its previous {table.name} are kept")
 
-    def texts_of(chunks: list) -> list[str]:
-        """What the document's summary and keywords embed: its sentences, title and phrases."""
-        title = document_title(chunks)
+    def planned(document_id: str, chunks: list) -> tuple:
+        """A document, its prose, its candidate phrases (None when they cannot be found: its
+        keywords then fail on their own and say why) and every text its summary and keywords embed."""
+        prose, title = prose_chunks(chunks), document_title(chunks)
         try:
             phrases = extractor.phrases(chunks) if extractor is not None else []
-        except Exception:   # the document's keywords will fail and say why, on their own
-            phrases = []
-        return [c.text for c in prose_chunks(chunks)] + ([title] if title else []) + phrases
+        except Exception:
+            phrases = None
+        texts = [c.text for c in prose] + ([title] if title else []) + (phrases or [])
+        return document_id, chunks, prose, phrases, texts
 
     done = Progress("documents", len(documents), progress, cache.encoder)
-    wanted_texts = ((document_id, chunks, texts_of(chunks)) for document_id, chunks in documents.items())
-    for block in text_blocks(wanted_texts, lambda document: len(document[2])):
+    plans = (planned(document_id, chunks) for document_id, chunks in documents.items())
+    for block in text_blocks(plans, lambda plan: len(plan[-1])):
         # One lookup and large batches for the block (short tickets pay per call, not per word).
-        with cache.preloaded(text for _, _, texts in block for text in texts):
-            for document_id, chunks, _ in block:
-                prose = prose_chunks(chunks)
+        with cache.preloaded(text for *_, texts in block for text in texts):
+            for document_id, chunks, prose, phrases, _ in block:
                 vectors = embed_chunks(cache, prose)
                 if SUMMARIES.name in wanted:
                     attempt(SUMMARIES, document_id, summary_of, chunks, prose, vectors)
                 if extractor is not None:
-                    attempt(KEYWORDS, document_id, keywords_of, chunks, vectors)
+                    attempt(KEYWORDS, document_id, keywords_of, chunks, vectors, phrases)
                 done.advance()
     done.finish()
     for table in (SUMMARIES, KEYWORDS):
