@@ -408,6 +408,14 @@ class TriageSettings(SettingsGroup):
         "each document's mean sentence (two-stage search); 0 compares every past project "
         "(exact, cost grows with the history)",
         example="a number of past projects such as 500, or 0 for the exact search")
+    # The index is kept between runs and extended with new past projects (triage.kept_index);
+    # it is built again from scratch once they grew by this share since its last build.
+    similar_index_rebuild_growth: float = setting(
+        0.25, env="IMPACTING_SIMILAR_INDEX_REBUILD_GROWTH", ge=0.0, le=10.0,
+        description="the similarity index is kept between runs and extended with new past "
+        "projects; it is built afresh once they grew by this share since its last build (0: "
+        "every run)",
+        example="a share such as 0.25")
     gate_min_history: int = setting(
         200, env="IMPACTING_TRIAGE_GATE_MIN_HISTORY", ge=1, le=10**7,
         description="with at least this many past requests, a model in service whose "

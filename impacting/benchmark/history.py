@@ -9,16 +9,21 @@ projects are identical and ties do not flatter the search. Embedding is not what
 once, into the embedding cache, before any size is timed.
 
 What is timed, per size, is what a night with new requests runs in `similar_projects` and
-`team_predictions`: the similarity index built over the H past projects, the search of every new
-request, and the team decisions with their reasons (a team model trained once on the base
-history; training is a separate, retrain-only cost). Each size runs in a fresh process
-(`python -m impacting.benchmark.history SPEC`), so its peak memory is its own.
-With `exact`, the same search without the first stage is timed too, and the two stages' top 10
-is compared with the exact top 10 (the share of the exact top 10 they return).
+`team_predictions`: the similarity index (kept between nights, `triage.kept_index`), the search
+of every new request, and the team decisions with their reasons (a team model trained once on
+the base history; training is a separate, retrain-only cost). Two nights per size, each in a
+fresh process (`python -m impacting.benchmark.history build|night SPEC`), so its peak memory is
+its own: the first builds the index over the H past projects and keeps it (what every night
+cost before the index was kept, and what a rebuild costs); the later one, the figure reported as
+`triage_seconds_by_history`, extends the kept index with `added` past projects decided since,
+without ever loading the history, and is compared with a fresh build over the same past
+projects (the share of its top 10 the kept index returns). With `exact`, the exact search (no
+first stage) over the same past projects is timed too, and its top 10 compared.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import resource
@@ -98,10 +103,27 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / KIB
 
 
-# --- one size, in its own process ------------------------------------------------------------------
+# --- one size, in its own processes ---------------------------------------------------------------
 
-def time_one_size(spec: dict) -> dict:
-    """Build the history of `spec['size']` past projects and time one night's triage against it."""
+def _fingerprints(corpus: Corpus) -> list[str]:
+    """A text fingerprint per past project (what the kept index checks): its words."""
+    return [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in corpus.lexical]
+
+
+def _top10(index, new: Corpus) -> list[list[str]]:
+    return [[m.key for m in row] for row in index.search(new, top_k=10, min_score=0.0)]
+
+
+def _overlap(mine: list[list[str]], theirs: list[list[str]]) -> float | None:
+    shares = [len(set(a) & set(b)) / len(b) for a, b in zip(mine, theirs, strict=True) if b]
+    return round(float(np.mean(shares)), 4) if shares else None
+
+
+def build_one_size(spec: dict) -> dict:
+    """The first night (or a rebuild): build and keep the index over `spec['size']` past
+    projects, then search and decide teams. Prepares the next night: `added` more past
+    projects (decided since) and what a fresh build over all of them returns."""
+    from impacting.triage.kept_index import KeptIndex
     from impacting.triage.predict import triage
     from impacting.triage.similar import SimilarityIndex
 
@@ -109,50 +131,106 @@ def time_one_size(spec: dict) -> dict:
         prepared = pickle.load(handle)
     base, new, model, template = (prepared["base"], prepared["new"], prepared["model"],
                                   prepared["template"])
-    size, candidates = spec["size"], spec["candidates"]
+    size, candidates, weight = spec["size"], spec["candidates"], spec["lexical_weight"]
     loaded_mib = peak_rss_mib()
     history = grow_history(base, size)
-    sentences = int(sum(len(v) for v in history.passage_vectors))
-    figures: dict = {"history": len(history), "history_sentences": sentences,
-                     "new_requests": len(new), "candidates": candidates}
-
-    def search(candidates: int) -> tuple[dict, list]:
-        timings = {}
-        started = time.perf_counter()
-        index = SimilarityIndex(history, spec["lexical_weight"], template=template,
-                                candidates=candidates)
-        timings["index_seconds"] = time.perf_counter() - started
-        started = time.perf_counter()
-        halves = index.halves(new)
-        matches = index.search(new, top_k=spec["top_k"], min_score=spec["min_score"], halves=halves)
-        timings["search_seconds"] = time.perf_counter() - started
-        top10 = index.search(new, top_k=10, min_score=0.0, halves=halves)
-        return timings, [[m.key for m in row] for row in top10], matches
-
-    timings, top10, matches = search(candidates)
-    teams_of = {r.key: r.teams for r in history.requests}
+    # The next night's new past projects: yet another varied copy, under keys of their own.
+    added = _varied_copy(base, min(spec["added"], len(base)), 10**6, np.random.default_rng(size))
+    figures: dict = {"history": len(history), "new_requests": len(new), "candidates": candidates,
+                     "history_sentences": int(sum(len(v) for v in history.passage_vectors)),
+                     "added_past_projects": len(added)}
+    kept = KeptIndex(Path(spec["folder"]), rebuild_growth=spec["rebuild_growth"])
+    documents = list(zip(history.keys, _fingerprints(history), strict=True))
     started = time.perf_counter()
-    triage(model, new, matches, teams_of, template=template)
+    index, report = kept.update(documents, template, lambda keys: history, lexical_weight=weight,
+                                candidates=candidates, model_id="bench")
+    timings = {"index_seconds": time.perf_counter() - started}
+    started = time.perf_counter()
+    matches = index.search(new, top_k=spec["top_k"], min_score=spec["min_score"])
+    timings["search_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    triage(model, new, matches, {r.key: r.teams for r in history.requests}, template=template)
     timings["teams_seconds"] = time.perf_counter() - started
-    timings["triage_seconds"] = sum(timings[k] for k in ("index_seconds", "search_seconds",
-                                                         "teams_seconds"))
-    figures.update({k: round(v, 3) for k, v in timings.items()})
-    figures["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    timings["triage_seconds"] = sum(timings.values())
+    figures["build"] = {k: round(v, 3) for k, v in timings.items()} | {"action": report.action}
+    figures["build"]["peak_rss_mib"] = round(peak_rss_mib(), 1)
     figures["loaded_rss_mib"] = round(loaded_mib, 1)
+    del index
+    grown = Corpus.concat([history, added])
+    fresh = SimilarityIndex(grown, weight, template=template, candidates=candidates)
+    night = {"new": new, "model": model, "template": template, "added": added,
+             "documents": documents + list(zip(added.keys, _fingerprints(added), strict=True)),
+             "teams_of": {r.key: r.teams for r in grown.requests}, "fresh_top10": _top10(fresh, new)}
+    del fresh
     if spec["exact"]:
-        exact_timings, exact_top10, _ = search(0)
-        figures["exact_index_seconds"] = round(exact_timings["index_seconds"], 3)
-        figures["exact_search_seconds"] = round(exact_timings["search_seconds"], 3)
-        shares = [len(set(a) & set(b)) / len(b) for a, b in zip(top10, exact_top10, strict=True) if b]
-        figures["top10_overlap_with_exact"] = round(float(np.mean(shares)), 4) if shares else None
+        started = time.perf_counter()
+        exact = SimilarityIndex(grown, weight, template=template, candidates=0)
+        figures["exact_index_seconds"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
+        exact_matches = exact.search(new, top_k=spec["top_k"], min_score=spec["min_score"])
+        figures["exact_search_seconds"] = round(time.perf_counter() - started, 3)
+        del exact_matches
+        night["exact_top10"] = _top10(exact, new)
         figures["peak_rss_mib_with_exact"] = round(peak_rss_mib(), 1)
+    with open(spec["night"], "wb") as handle:
+        pickle.dump(night, handle)
     return figures
+
+
+def night_one_size(spec: dict) -> dict:
+    """A later night, in a process that never held the history: the kept index extended with
+    the past projects decided since, the new requests searched, their teams decided."""
+    from impacting.triage.kept_index import KeptIndex
+    from impacting.triage.predict import triage
+
+    with open(spec["night"], "rb") as handle:
+        night = pickle.load(handle)
+    new, added = night["new"], night["added"]
+    loaded_mib = peak_rss_mib()
+    kept = KeptIndex(Path(spec["folder"]), rebuild_growth=spec["rebuild_growth"])
+    started = time.perf_counter()
+
+    def load(keys: list[str]) -> Corpus:
+        if set(keys) - set(added.keys):
+            raise RuntimeError("the kept index was not extended but built again: "
+                               "the benchmark's night cannot load the whole history")
+        return added.subset([added.position(k) for k in keys])
+
+    index, report = kept.update(night["documents"], night["template"], load,
+                                lexical_weight=spec["lexical_weight"], candidates=spec["candidates"],
+                                model_id="bench")
+    timings = {"index_seconds": time.perf_counter() - started}
+    started = time.perf_counter()
+    matches = index.search(new, top_k=spec["top_k"], min_score=spec["min_score"])
+    timings["search_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    triage(night["model"], new, matches, night["teams_of"], template=night["template"])
+    timings["teams_seconds"] = time.perf_counter() - started
+    timings["triage_seconds"] = sum(timings.values())
+    figures = {k: round(v, 3) for k, v in timings.items()}
+    top10 = _top10(index, new)
+    figures |= {"action": report.action, "added": report.added,
+                "top10_overlap_with_fresh_build": _overlap(top10, night["fresh_top10"]),
+                "peak_rss_mib": round(peak_rss_mib(), 1), "loaded_rss_mib": round(loaded_mib, 1)}
+    if "exact_top10" in night:
+        figures["top10_overlap_with_exact"] = _overlap(top10, night["exact_top10"])
+    return figures
+
+
+def _child(step: str, spec: dict, size: int) -> dict:
+    done = subprocess.run([sys.executable, "-m", "impacting.benchmark.history", step, json.dumps(spec)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the history size {size} failed in its {step} step (exit status "
+                           f"{done.returncode}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # --- the command -------------------------------------------------------------------------------
 
 def history_bench(corpus: Path, sizes: Sequence[int], requests: int = 100, cache: Path | None = None,
-                  exact: bool = False, say: Callable[[str], None] = lambda line: None) -> dict:
+                  exact: bool = False, say: Callable[[str], None] = lambda line: None,
+                  added: int = 100) -> dict:
     """Embed the corpus once (into `cache`, kept when given), train the team model on the base
     history, then time each history size in its own process."""
     from impacting.benchmark.corpus import read_corpus
@@ -162,13 +240,14 @@ def history_bench(corpus: Path, sizes: Sequence[int], requests: int = 100, cache
     base_records, new_records = split_requests(read_corpus(corpus), requests)
     work = Path(tempfile.mkdtemp(prefix="impacting-history-"))
     try:
-        return _history_bench(corpus, sizes, base_records, new_records, work, cache, exact, settings, say)
+        return _history_bench(corpus, sizes, base_records, new_records, work, cache, exact, settings,
+                              say, added)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def _history_bench(corpus: Path, sizes: Sequence[int], base_records: list[dict], new_records: list[dict],
-                   work: Path, cache: Path | None, exact: bool, settings, say) -> dict:
+                   work: Path, cache: Path | None, exact: bool, settings, say, added: int) -> dict:
     import duckdb
 
     from impacting.language.encoder import EmbeddingCache, configured_encoder
@@ -196,30 +275,35 @@ def _history_bench(corpus: Path, sizes: Sequence[int], base_records: list[dict],
     similar = settings.triage
     by_size = {}
     for size in sizes:
-        say(f"history of {size:,} past projects: building and timing in a new process")
+        say(f"history of {size:,} past projects: the first night builds the index, a later night "
+            "extends it; each in a new process")
         spec = {"prepared": str(prepared), "size": size, "candidates": similar.similar_candidates,
                 "lexical_weight": similar.similar_lexical_weight, "top_k": similar.similar_top_k,
-                "min_score": similar.similar_min_score, "exact": exact}
-        done = subprocess.run([sys.executable, "-m", "impacting.benchmark.history", json.dumps(spec)],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"the history size {size} failed (exit status {done.returncode}):\n"
-                               f"{done.stderr[-2000:]}")
-        by_size[str(size)] = json.loads(done.stdout.strip().splitlines()[-1])
-        say(f"history of {size:,}: triage {by_size[str(size)]['triage_seconds']:.1f} s, peak "
-            f"{by_size[str(size)]['peak_rss_mib']:,.0f} MiB")
+                "min_score": similar.similar_min_score, "exact": exact, "added": added,
+                "rebuild_growth": similar.similar_index_rebuild_growth,
+                "folder": str(work / f"index-{size}"), "night": str(work / f"night-{size}.pickle")}
+        row = _child("build", spec, size)
+        row |= _child("night", spec, size)
+        shutil.rmtree(spec["folder"], ignore_errors=True)
+        by_size[str(size)] = row
+        say(f"history of {size:,}: a night {row['triage_seconds']:.1f} s (kept index), a build "
+            f"{row['build']['triage_seconds']:.1f} s; peak {row['peak_rss_mib']:,.0f} MiB")
     first, last = by_size[str(sizes[0])], by_size[str(sizes[-1])]
     return {
         "corpus": str(corpus), "new_requests": len(new), "base_history": len(base),
-        "candidates": similar.similar_candidates,
+        "candidates": similar.similar_candidates, "added_past_projects_per_night": added,
         "team_model_training_seconds": round(training_seconds, 1),
         "triage_seconds_by_history": {k: v["triage_seconds"] for k, v in by_size.items()},
+        "build_seconds_by_history": {k: v["build"]["triage_seconds"] for k, v in by_size.items()},
         "peak_rss_mib_by_history": {k: v["peak_rss_mib"] for k, v in by_size.items()},
         "growth": {"history": sizes[-1] / sizes[0],
-                   "time": round(last["triage_seconds"] / max(first["triage_seconds"], 1e-9), 2)},
+                   "time": round(last["triage_seconds"] / max(first["triage_seconds"], 1e-9), 2),
+                   "build_time": round(last["build"]["triage_seconds"]
+                                       / max(first["build"]["triage_seconds"], 1e-9), 2)},
         "by_history": by_size,
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(time_one_size(json.loads(sys.argv[1]))))
+    step = {"build": build_one_size, "night": night_one_size}[sys.argv[1]]
+    print(json.dumps(step(json.loads(sys.argv[2]))))

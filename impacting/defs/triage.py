@@ -41,12 +41,13 @@ from impacting.triage.history import (
     training_entries,
     write_triage_corpus,
 )
+from impacting.triage.kept_index import KeptIndex, pool_index
 from impacting.triage.predict import triage as decide_teams
 from impacting.triage.ranking.serve import find_similar
 from impacting.triage.ranking.service import people_of, serving_ranker
 from impacting.triage.registry import ModelRegistry, cv_summary, training_fingerprint
 from impacting.triage.rows import matches_from_rows, prediction_rows, similar_rows, triage_glance
-from impacting.triage.similar import SimilarConfig, SimilarityIndex
+from impacting.triage.similar import SimilarConfig
 from impacting.triage.teams import TeamModelConfig, fit_team_model
 from impacting.triage.training import train_similar_ranking, triage_encoder
 from impacting.triage.tuning.service import serving_encoder
@@ -186,6 +187,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         encoder = triage_encoder(con, registry, language.encoder(), past, settings, context.log.info)
         fingerprint = training_fingerprint(training_entries(past), config, encoder.model_id)
         trained = registry.needs_training(fingerprint)
+        corpus = None
         if trained:
             corpus = load_corpus(con, EmbeddingCache(con, encoder), PAST)
             model = fit_team_model(corpus, config, progress=context.log.info,
@@ -196,7 +198,8 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         else:
             context.log.info("training data unchanged since the last model: not retrained")
         ranking = train_similar_ranking(con, registry, EmbeddingCache(con, encoder), fingerprint,
-                                        settings, context.log.info)
+                                        settings, context.log.info, kept_index(warehouse, settings),
+                                        pool=corpus)
         row, model = registry.accepted()
         history = con.execute(
             f"SELECT model_name, version, status, candidate, training_requests, cv_notify_recall, "
@@ -223,6 +226,13 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                                              else "no cross-validation (one past request)"),
         "models": dg.MetadataValue.md(markdown_table(history.round(3), width=160)),
     })
+
+
+def kept_index(warehouse: WarehouseResource, settings) -> KeptIndex:
+    """The similarity index kept in the working folder between runs (`team_model` trains the
+    similar ranking on it, `similar_projects` searches it)."""
+    return KeptIndex(warehouse.settings().working_dir / "similarity-index",
+                     settings.similar_index_rebuild_growth)
 
 
 @dg.asset(
@@ -253,9 +263,11 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             return reuse.results()[0]
         cache = EmbeddingCache(con, encoder)
         pool, waiting = load_corpus(con, cache, PAST), load_corpus(con, cache, AWAITING)
-        index = SimilarityIndex(pool, similar.lexical_weight, template=load_template(con),
-                                candidates=similar.candidates)
-        context.log.info(f"built the similarity index once for this run over {len(pool)} past projects")
+        index, kept = pool_index(kept_index(warehouse, settings), pool,
+                                 corpus_requests(con, PAST)["text_sha256"].tolist(),
+                                 load_template(con), lexical_weight=similar.lexical_weight,
+                                 candidates=similar.candidates, model_id=encoder.model_id)
+        context.log.info(kept.describe())
         ranker = serving_ranker(registry, settings.similar_ranking)
         matches = find_similar(index, waiting, pool, top_k=similar.top_k, min_score=similar.min_score,
                                ranker=ranker, people=people_of(request_details(con)))
@@ -273,6 +285,8 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         "min_score": similar.min_score,
         "top_k": similar.top_k,
         "ranking": ranker.chosen if ranker is not None else "fixed_fusion",
+        "similarity_index": kept.action,
+        "similarity_index_seconds": dg.MetadataValue.float(round(kept.seconds, 2)),
     })
 
 

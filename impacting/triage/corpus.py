@@ -284,9 +284,9 @@ def tfidf_vectorizer(n_documents: int):
     pairs because "volume snapshot" means more than "volume" and "snapshot"; terms in a single
     document are dropped once there are enough documents for that to matter.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from impacting.triage.terms import Tfidf
 
-    return TfidfVectorizer(
+    return Tfidf(
         sublinear_tf=True, ngram_range=(1, 2), min_df=2 if n_documents >= 20 else 1,
         max_df=0.8 if n_documents >= 20 else 1.0, max_features=100_000,
         stop_words="english", dtype=np.float32,

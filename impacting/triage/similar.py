@@ -22,7 +22,9 @@ the others keep a semantic half of 0 (never compared), so they rank below on wor
 `impacting eval` reports how much of the exact search's recall@10 the two stages keep.
 
 The cut-off applies to the fused score, so an unusual request gets few matches or none instead
-of ten weak ones. The same index feeds the team model's similarity vote.
+of ten weak ones. The same index feeds the team model's similarity vote. The pipeline keeps its
+passage index between runs and adds each night's new past projects to it (`triage.kept_index`):
+building it reads the whole history.
 """
 
 from __future__ import annotations
@@ -83,20 +85,12 @@ class SimilarityIndex:
     def __init__(self, pool: Corpus, lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
                  semantic: str = PASSAGES, template: frozenset[str] | None = None,
                  candidates: int = DEFAULT_CANDIDATES):
-        if not 0.0 <= lexical_weight <= 1.0:
-            raise ValueError(f"lexical_weight must be within [0, 1], got {lexical_weight}")
-        if semantic not in (PASSAGES, MEAN):
-            raise ValueError(f"semantic must be {PASSAGES!r} or {MEAN!r}, got {semantic!r}")
-        if candidates < 0:
-            raise ValueError(f"candidates must be 0 (compare with every past project) or more, "
-                             f"got {candidates}")
-        self.semantic = semantic
-        self.candidates = candidates
+        self._configure(lexical_weight, semantic, candidates)
         # Template sentences (shared by many past projects) make every pair look alike; the
         # pipeline's triage corpus knows them already, the evaluation computes them here.
         self.template = template_passages(pool) if template is None else template
         self.keys = pool.keys  # the pool's words and vectors are kept only as the index needs them
-        self.lexical_weight = lexical_weight
+        self._columns: np.ndarray | None = None
         self._vectorizer = tfidf_vectorizer(len(pool))
         try:
             self._pool_terms = self._vectorizer.fit_transform(pool.lexical_without(self.template))
@@ -108,18 +102,39 @@ class SimilarityIndex:
             self._center = vectors.mean(axis=0) if len(pool) else None
             self._pool_means = self._centered(vectors)
             return
-        # One array of every past sentence (titles first), built without a second copy of the
-        # pool's vectors: a long history's sentences are the index's one large array.
-        pieces = [_sentence_vectors(pool, i, self.template) for i in range(len(pool))]
-        self._lengths = np.array([len(v) for v in pieces], dtype=np.int64)
-        stacked = (np.concatenate([v for v in pieces if len(v)]).astype(np.float32, copy=False)
-                   if self._lengths.any() else np.zeros((0, pool.vectors.shape[1]), np.float32))
-        del pieces
-        self._center = stacked.mean(axis=0) if len(stacked) else None
-        self._sentences = centre_in_place(stacked, self._center)
-        self._starts = np.concatenate([[0], np.cumsum(self._lengths)[:-1]]).astype(np.int64)
-        # The first stage's view of each past project: its mean centred sentence, unit length.
-        self._means = _unit(_document_sums(self._sentences, self._lengths[self._lengths > 0]))
+        self._sentences, self._lengths, self._means, self._center = passage_rows(pool, self.template)
+        self._starts = _starts(self._lengths)
+
+    def _configure(self, lexical_weight: float, semantic: str, candidates: int) -> None:
+        if not 0.0 <= lexical_weight <= 1.0:
+            raise ValueError(f"lexical_weight must be within [0, 1], got {lexical_weight}")
+        if semantic not in (PASSAGES, MEAN):
+            raise ValueError(f"semantic must be {PASSAGES!r} or {MEAN!r}, got {semantic!r}")
+        if candidates < 0:
+            raise ValueError(f"candidates must be 0 (compare with every past project) or more, "
+                             f"got {candidates}")
+        self.semantic = semantic
+        self.candidates = candidates
+        self.lexical_weight = lexical_weight
+
+    @classmethod
+    def assembled(cls, *, keys: list[str], template: frozenset[str], lexical_weight: float,
+                  candidates: int, vectorizer, pool_terms, sentences: np.ndarray,
+                  lengths: np.ndarray, means: np.ndarray, center: np.ndarray | None,
+                  columns: np.ndarray | None = None) -> SimilarityIndex:
+        """A passage index from parts kept between runs (`triage.kept_index`): `keys`, `lengths`,
+        the lexical rows and `means` in the order the parts were stored; `columns`, when given,
+        the stored position of each key the results are reported for (in that order)."""
+        index = cls.__new__(cls)
+        index._configure(lexical_weight, PASSAGES, candidates)
+        index.template = template
+        index._vectorizer, index._pool_terms = vectorizer, pool_terms
+        index._sentences, index._lengths, index._means, index._center = \
+            sentences, lengths, means, center
+        index._starts = _starts(lengths)
+        index._columns = None if columns is None else np.asarray(columns, dtype=np.int64)
+        index.keys = list(keys) if columns is None else [keys[j] for j in index._columns]
+        return index
 
     def _centered(self, vectors: np.ndarray) -> np.ndarray:
         return centre(vectors, self._center)
@@ -133,10 +148,12 @@ class SimilarityIndex:
         two stages: for each query's candidates; 0 elsewhere)."""
         if self.semantic == MEAN:
             return self._centered(queries.vectors) @ self._pool_means.T
-        out = np.zeros((len(queries), len(self.keys)), np.float32)
+        out = np.zeros((len(queries), len(self._lengths)), np.float32)
         if not len(self._sentences):
             return out
         has = np.flatnonzero(self._lengths > 0)
+        if self._own_pool(queries):
+            return self._pool_with_itself(has)
         whole = _Passages(self._sentences, self._lengths[has])
         for i in range(len(queries)):
             query = self._centered(_sentence_vectors(queries, i))
@@ -152,6 +169,25 @@ class SimilarityIndex:
             out[i, has[chosen]] = _pair_scores(query, self._gather(has[chosen]))
         return out
 
+    def _own_pool(self, queries: Corpus) -> bool:
+        """Whether `queries` are the past projects the index holds, in the order of `keys` (the
+        similar ranking's training compares them with each other), for the exact search."""
+        return not self.two_stage() and queries.keys == self.keys
+
+    def _pool_with_itself(self, has: np.ndarray) -> np.ndarray:
+        """Every past project against every other: the passage-pair score is symmetric (both
+        ways, averaged), so each pair is compared once, from its earlier project's side. Rows
+        in the order of `keys`, columns in the stored order (as :meth:`_semantic`)."""
+        stored = np.zeros((len(self._lengths), len(self._lengths)), np.float32)
+        lengths = self._lengths[has]
+        for position, i in enumerate(has):
+            start = self._starts[i]
+            later = _Passages(self._sentences[start:], lengths[position:])
+            scores = _pair_scores(np.asarray(self._sentences[start:start + lengths[position]]), later)
+            stored[i, has[position:]] = scores
+            stored[has[position:], i] = scores
+        return stored if self._columns is None else stored[self._columns]
+
     def _gather(self, documents: np.ndarray) -> _Passages:
         """The stacked sentences of pool `documents` (positions with sentences), in that order."""
         lengths = self._lengths[documents]
@@ -161,15 +197,18 @@ class SimilarityIndex:
 
     def halves(self, queries: Corpus) -> tuple[np.ndarray, np.ndarray]:
         """(lexical, semantic) similarity of each query to each pool project, each in [0, 1]."""
-        shape = (len(queries), len(self.keys))
+        shape = (len(queries), len(self._lengths) if self.semantic == PASSAGES else len(self.keys))
         if not len(queries) or not len(self.keys):
-            return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+            empty = np.zeros((len(queries), len(self.keys)), np.float32)
+            return empty, empty.copy()
         queries = queries.without(self.template)
         if self._vectorizer is None:
             lexical = np.zeros(shape, np.float32)
         else:
             lexical = (self._vectorizer.transform(queries.lexical) @ self._pool_terms.T).toarray()
         semantic = self._semantic(queries, np.clip(lexical, 0, 1))
+        if self._columns is not None:   # stored order -> the order of `keys`
+            lexical, semantic = lexical[:, self._columns], semantic[:, self._columns]
         return (np.clip(lexical, 0, 1).astype(np.float32),
                 np.clip(semantic, 0, 1).astype(np.float32))
 
@@ -225,6 +264,30 @@ class _Passages:
     @property
     def starts(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+
+
+def passage_rows(pool: Corpus, template: frozenset[str], center: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(sentences, lengths, means, center) of the pool's passages: every past sentence (titles
+    first, template sentences left out) in one array, centred on `center` (default: their own
+    mean) and unit length; each document's sentence count; and each document with sentences its
+    mean centred sentence, unit length (the first stage's view of it). Built without a second
+    copy of the pool's vectors: a long history's sentences are the index's one large array."""
+    pieces = [_sentence_vectors(pool, i, template) for i in range(len(pool))]
+    lengths = np.array([len(v) for v in pieces], dtype=np.int64)
+    dim = pool.vectors.shape[1] if pool.vectors.ndim == 2 else 0
+    stacked = (np.concatenate([v for v in pieces if len(v)]).astype(np.float32, copy=False)
+               if lengths.any() else np.zeros((0, dim), np.float32))
+    del pieces
+    if center is None:
+        center = stacked.mean(axis=0) if len(stacked) else None
+    sentences = centre_in_place(stacked, center)
+    means = _unit(_document_sums(sentences, lengths[lengths > 0]))
+    return sentences, lengths, means, center
+
+
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
 
 
 def _pair_scores(query: np.ndarray, documents: _Passages) -> np.ndarray:

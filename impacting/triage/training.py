@@ -11,7 +11,9 @@ import pandas as pd
 
 from impacting.language.encoder import EmbeddingCache, Encoder
 from impacting.settings import TriageSettings
+from impacting.triage.corpus import Corpus
 from impacting.triage.history import PAST, corpus_requests, load_corpus, load_template, request_details
+from impacting.triage.kept_index import KeptIndex, pool_index
 from impacting.triage.ranking.service import LEARNED, people_of, ranker_fingerprint, update_ranker
 from impacting.triage.registry import SIMILAR_RANKER, ModelRegistry
 from impacting.triage.similar import SimilarityIndex
@@ -48,9 +50,12 @@ def triage_encoder(con: duckdb.DuckDBPyConnection, registry: ModelRegistry, base
 
 def train_similar_ranking(con: duckdb.DuckDBPyConnection, registry: ModelRegistry,
                           cache: EmbeddingCache, team_fingerprint: str, settings: TriageSettings,
-                          log: Callable[[str], None]) -> str:
+                          log: Callable[[str], None], kept: KeptIndex | None = None,
+                          pool: Corpus | None = None) -> str:
     """Retrain the similar-project ranking when the past projects, their links or people
-    changed; returns what happened, in words for the step's metadata."""
+    changed; returns what happened, in words for the step's metadata. With `kept`, on the index
+    kept between runs (the one `similar_projects` then searches); otherwise on a fresh one.
+    `pool`: the past projects as the team model read them this run, when it did."""
     if settings.similar_ranking != LEARNED:
         return "fixed fusion (learned ranking off)"
     rows = corpus_requests(con, PAST)
@@ -59,9 +64,17 @@ def train_similar_ranking(con: duckdb.DuckDBPyConnection, registry: ModelRegistr
                                      settings.similar_lexical_weight, people)
     if not registry.needs_training(fingerprint, SIMILAR_RANKER):
         return "unchanged since the last run"
-    pool = load_corpus(con, cache, PAST)
-    index = SimilarityIndex(pool, settings.similar_lexical_weight, template=load_template(con),
-                            candidates=settings.similar_candidates)
+    if pool is None:
+        pool = load_corpus(con, cache, PAST)
+    if kept is None:
+        index = SimilarityIndex(pool, settings.similar_lexical_weight, template=load_template(con),
+                                candidates=settings.similar_candidates)
+    else:
+        index, report = pool_index(kept, pool, rows["text_sha256"].tolist(), load_template(con),
+                                   lexical_weight=settings.similar_lexical_weight,
+                                   candidates=settings.similar_candidates,
+                                   model_id=cache.encoder.model_id)
+        log(report.describe())
     registration = update_ranker(registry, pool, index, fingerprint, people, log)
     log(f"similar-project ranking {registration.version}: {registration.reason}")
     return registration.reason

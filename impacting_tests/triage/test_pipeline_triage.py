@@ -100,6 +100,9 @@ def test_every_open_request_gets_decisions_similar_projects_and_alerts(kep_runs)
     assert _query(warehouse, "SELECT DISTINCT state, channel FROM alert_deliveries") == [("no_route", "-")]
     assert "| request |" in first["team_predictions"]["at_a_glance"].value
     assert first["team_model"]["trained"].value is True
+    # One similarity index per run: the ranking's training built and kept it, the search loaded it.
+    assert first["similar_projects"]["similarity_index"].value == "loaded"
+    assert (warehouse.parent / "impacting.work" / "similarity-index" / "index.json").is_file()
 
 
 def test_a_second_run_retrains_nothing_and_raises_no_alert_twice(kep_runs):

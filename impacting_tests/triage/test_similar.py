@@ -220,3 +220,18 @@ def test_two_stages_compare_passages_with_the_best_candidates_only_and_score_the
     assert everything == pytest.approx(exact, abs=1e-6)
     with pytest.raises(ValueError, match="candidates"):
         SimilarityIndex(pool, candidates=-1)
+
+
+def test_the_pool_against_itself_compares_each_pair_once_and_scores_as_any_other_query(corpora):
+    from dataclasses import replace
+
+    pool, _ = corpora
+    index = SimilarityIndex(pool, candidates=0)
+    renamed = pool.subset(range(len(pool)))   # the same texts under other keys: the general path
+    renamed.requests = [replace(r, key=r.key + "-copy") for r in pool.requests]
+    renamed.__post_init__()
+    own, general = index.halves(pool), index.halves(renamed)
+    for mine, theirs in zip(own, general, strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6)
+    np.testing.assert_allclose(own[1], own[1].T, atol=1e-6)
+    assert own[1].max() > 0.9 and own[1].min() >= 0

@@ -14,7 +14,9 @@ examples scores 1, so a team seen for the first time (or a fold without it) neve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.special import expit
@@ -40,23 +42,29 @@ def _fit_linear(features, labels: np.ndarray, c: float, solver: str = "lbfgs"
     """Per-team logistic regressions as one (teams x features) weight matrix and intercepts.
 
     Classes are balanced so rare teams are not drowned; calibration later turns the scores into
-    probabilities. Degenerate columns (no or only positives) become constant scores.
+    probabilities. Degenerate columns (no or only positives) become constant scores. The teams'
+    regressions are independent, so they run on every core (the solvers leave Python's lock
+    while they work); each is the same fit it would be alone.
     """
     from sklearn.linear_model import LogisticRegression
 
     n_teams = labels.shape[1]
     weights = np.zeros((n_teams, features.shape[1]), dtype=np.float32)
     intercepts = np.zeros(n_teams, dtype=np.float32)
-    for j in range(n_teams):
+
+    def fit(j: int) -> None:
         y = labels[:, j]
         positives = int(y.sum())
         if positives == 0 or positives == len(y):
             intercepts[j] = 20.0 if positives else -20.0
-            continue
+            return
         model = LogisticRegression(C=c, class_weight="balanced", solver=solver, max_iter=2000)
         model.fit(features, y)
         weights[j] = model.coef_[0]
         intercepts[j] = model.intercept_[0]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8))) as pool:
+        list(pool.map(fit, range(n_teams)))
     return weights, intercepts
 
 

@@ -47,6 +47,7 @@ from impacting.triage.teams.candidates import (
 )
 from impacting.triage.teams.priors import ContextPriors
 from impacting.triage.teams.thresholds import choose_thresholds
+from impacting.triage.terms import shared_terms
 
 BLOCKED, ROLLING = "blocked", "rolling"
 # The settings' defaults: one declaration (impacting.settings), read here.
@@ -223,7 +224,14 @@ def fit_team_model(corpus: Corpus, config: TeamModelConfig = TeamModelConfig(),
     calibrate it, choose thresholds, and refit on everything. See the module docstring.
 
     `template`: the template sentences of exactly these requests when already known (the
-    pipeline's triage corpus has them); computed from `corpus` otherwise."""
+    pipeline's triage corpus has them); computed from `corpus` otherwise. Each document's words
+    are split into terms once for all the folds' TF-IDF fits (:func:`shared_terms`)."""
+    with shared_terms():
+        return _fit_team_model(corpus, config, progress, template)
+
+
+def _fit_team_model(corpus: Corpus, config: TeamModelConfig, progress,
+                    template: frozenset[str] | None) -> TeamModel:
     log = progress or (lambda message: None)
     corpus = corpus.subset([i for i, r in enumerate(corpus.requests) if r.teams])
     if not len(corpus):
