@@ -44,12 +44,15 @@ def count_terms(texts: Sequence[str], terms: list[str], index: dict[str, int],
                        np.cumsum(lengths)), shape=(len(texts), len(terms)))
 
 
-def fit_counts(counts: csr_matrix, terms: Sequence[str]):
+def fit_counts(counts: csr_matrix, terms: Sequence[str], recipe=None):
     """(vectorizer, matrix): a fitted TF-IDF vectorizer of the recipe for new texts, and the rows
     of `counts` as TF-IDF, exactly as the recipe's `fit_transform` on the same documents would
-    give them. (None, None) when no term is left (scikit-learn's empty-vocabulary error)."""
+    give them. (None, None) when no term is left (scikit-learn's empty-vocabulary error).
+    `recipe`: an unfitted vectorizer whose settings to use (default :func:`tfidf_vectorizer`)."""
+    from sklearn.base import clone
+
     n = counts.shape[0]
-    recipe = tfidf_vectorizer(n)
+    recipe = clone(recipe) if recipe is not None else tfidf_vectorizer(n)
     params = recipe.get_params()
     high = params["max_df"] if isinstance(params["max_df"], Integral) else params["max_df"] * n
     low = params["min_df"] if isinstance(params["min_df"], Integral) else params["min_df"] * n
@@ -78,6 +81,7 @@ def fit_counts(counts: csr_matrix, terms: Sequence[str]):
     matrix.data += 1.0          # sublinear term frequency
     matrix.data *= idf[matrix.indices]
     matrix = normalize(matrix, norm="l2", copy=False)
-    vectorizer = recipe.set_params(vocabulary={terms[j]: i for i, j in enumerate(kept)})
+    vectorizer = recipe   # fitted as scikit-learn fits it: a learnt (not a fixed) vocabulary
+    vectorizer.vocabulary_ = {terms[j]: i for i, j in enumerate(kept)}
     vectorizer.idf_ = idf
     return vectorizer, matrix
