@@ -199,7 +199,7 @@ def team_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             context.log.info("training data unchanged since the last model: not retrained")
         ranking = train_similar_ranking(con, registry, EmbeddingCache(con, encoder), fingerprint,
                                         settings, context.log.info, kept_index(warehouse, settings),
-                                        pool=corpus)
+                                        past, pool=corpus)
         row, model = registry.accepted()
         history = con.execute(
             f"SELECT model_name, version, status, candidate, training_requests, cv_notify_recall, "
@@ -263,8 +263,8 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             return reuse.results()[0]
         cache = EmbeddingCache(con, encoder)
         pool, waiting = load_corpus(con, cache, PAST), load_corpus(con, cache, AWAITING)
-        index, kept = pool_index(kept_index(warehouse, settings), pool,
-                                 corpus_requests(con, PAST)["text_sha256"].tolist(),
+        past = corpus_requests(con, PAST)
+        index, kept = pool_index(kept_index(warehouse, settings), pool, past["text_sha256"].tolist(),
                                  load_template(con), lexical_weight=similar.lexical_weight,
                                  candidates=similar.candidates, model_id=encoder.model_id)
         context.log.info(kept.describe())
@@ -272,7 +272,7 @@ def similar_projects(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         matches = find_similar(index, waiting, pool, top_k=similar.top_k, min_score=similar.min_score,
                                ranker=ranker, people=people_of(request_details(con)))
         rows = similar_rows(waiting, matches, pool, request_details(con),
-                            teams_of(corpus_requests(con, PAST)), index.template)
+                            teams_of(past), index.template)
         replace_rows(con, SIMILAR_PROJECTS, rows)
         metadata = table_metadata(con, SIMILAR_PROJECTS, ["request_key", "rank", "similar_key",
                                                            "score", "teams"]) | reuse.record(con)

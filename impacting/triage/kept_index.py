@@ -111,31 +111,36 @@ class KeptIndex:
         meta, reason = self._usable(config)
         keys = [k for k, _ in documents]
         if meta is not None:
-            stored = dict(zip(meta["keys"], meta["fingerprints"], strict=True))
             wanted = dict(documents)
-            if any(wanted.get(k) != fp for k, fp in stored.items()):
-                gone = sum(1 for k in stored if k not in wanted)
-                reason = (f"{gone} past projects left the history" if gone else
-                          "a past project's text changed")
-            else:
-                added = [k for k in keys if k not in stored]
-                since = len(stored) + len(added) - meta["built"]
-                if since > self.rebuild_growth * max(meta["built"], 1):
-                    reason = (f"{since} past projects added since the last build of "
-                              f"{meta['built']}: more than {self.rebuild_growth:.0%}")
-                else:
-                    try:
-                        if added:
-                            meta = self._extend(meta, load(added), [wanted[k] for k in added], template)
-                        index = self._open(meta, keys, template, lexical_weight, candidates)
-                        return index, KeptReport(EXTENDED if added else LOADED, len(keys), len(added),
-                                                 since, "", time.perf_counter() - started)
-                    except (OSError, ValueError, KeyError) as error:   # a damaged folder
-                        reason = f"the kept index could not be read ({error})"
+            added, since, reason = self._changes(meta, wanted, keys)
+            if not reason:
+                try:
+                    if added:
+                        meta = self._extend(meta, load(added), [wanted[k] for k in added], template)
+                    index = self._open(meta, keys, template, lexical_weight, candidates)
+                    return index, KeptReport(EXTENDED if added else LOADED, len(keys), len(added),
+                                             since, "", time.perf_counter() - started)
+                except (OSError, ValueError, KeyError) as error:   # a damaged folder
+                    reason = f"the kept index could not be read ({error})"
         pool = load(keys)
         index = self._build(pool, template, config, [fp for _, fp in documents], lexical_weight,
                             candidates)
         return index, KeptReport(BUILT, len(keys), 0, 0, reason, time.perf_counter() - started)
+
+    def _changes(self, meta: dict, wanted: dict[str, str], keys: list[str]) -> tuple[list[str], int, str]:
+        """(keys to add, past projects added since the last build, why it must be built afresh:
+        empty when adding them is enough)."""
+        stored = dict(zip(meta["keys"], meta["fingerprints"], strict=True))
+        if any(wanted.get(k) != fp for k, fp in stored.items()):
+            gone = sum(1 for k in stored if k not in wanted)
+            return [], 0, (f"{gone} past projects left the history" if gone else
+                           "a past project's text changed")
+        added = [k for k in keys if k not in stored]
+        since = len(stored) + len(added) - meta["built"]
+        if since > self.rebuild_growth * max(meta["built"], 1):
+            return added, since, (f"{since} past projects added since the last build of "
+                                  f"{meta['built']}: more than {self.rebuild_growth:.0%}")
+        return added, since, ""
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -12,11 +12,10 @@ import pandas as pd
 from impacting.language.encoder import EmbeddingCache, Encoder
 from impacting.settings import TriageSettings
 from impacting.triage.corpus import Corpus
-from impacting.triage.history import PAST, corpus_requests, load_corpus, load_template, request_details
+from impacting.triage.history import PAST, load_corpus, load_template, request_details
 from impacting.triage.kept_index import KeptIndex, pool_index
 from impacting.triage.ranking.service import LEARNED, people_of, ranker_fingerprint, update_ranker
 from impacting.triage.registry import SIMILAR_RANKER, ModelRegistry
-from impacting.triage.similar import SimilarityIndex
 from impacting.triage.tuning.service import (
     TUNED,
     encoder_fingerprint,
@@ -50,15 +49,14 @@ def triage_encoder(con: duckdb.DuckDBPyConnection, registry: ModelRegistry, base
 
 def train_similar_ranking(con: duckdb.DuckDBPyConnection, registry: ModelRegistry,
                           cache: EmbeddingCache, team_fingerprint: str, settings: TriageSettings,
-                          log: Callable[[str], None], kept: KeptIndex | None = None,
+                          log: Callable[[str], None], kept: KeptIndex, rows: pd.DataFrame,
                           pool: Corpus | None = None) -> str:
     """Retrain the similar-project ranking when the past projects, their links or people
-    changed; returns what happened, in words for the step's metadata. With `kept`, on the index
-    kept between runs (the one `similar_projects` then searches); otherwise on a fresh one.
-    `pool`: the past projects as the team model read them this run, when it did."""
+    changed; returns what happened, in words for the step's metadata. It trains on the index
+    kept between runs (`kept`: the one `similar_projects` then searches). `rows`: the past
+    projects' `triage_corpus` rows; `pool`: them as the team model read them this run, when it did."""
     if settings.similar_ranking != LEARNED:
         return "fixed fusion (learned ranking off)"
-    rows = corpus_requests(con, PAST)
     people = people_of(request_details(con))
     fingerprint = ranker_fingerprint(team_fingerprint, dict(zip(rows["key"], rows["links"], strict=True)),
                                      settings.similar_lexical_weight, people)
@@ -66,15 +64,10 @@ def train_similar_ranking(con: duckdb.DuckDBPyConnection, registry: ModelRegistr
         return "unchanged since the last run"
     if pool is None:
         pool = load_corpus(con, cache, PAST)
-    if kept is None:
-        index = SimilarityIndex(pool, settings.similar_lexical_weight, template=load_template(con),
-                                candidates=settings.similar_candidates)
-    else:
-        index, report = pool_index(kept, pool, rows["text_sha256"].tolist(), load_template(con),
-                                   lexical_weight=settings.similar_lexical_weight,
-                                   candidates=settings.similar_candidates,
-                                   model_id=cache.encoder.model_id)
-        log(report.describe())
+    index, report = pool_index(kept, pool, rows["text_sha256"].tolist(), load_template(con),
+                               lexical_weight=settings.similar_lexical_weight,
+                               candidates=settings.similar_candidates, model_id=cache.encoder.model_id)
+    log(report.describe())
     registration = update_ranker(registry, pool, index, fingerprint, people, log)
     log(f"similar-project ranking {registration.version}: {registration.reason}")
     return registration.reason
